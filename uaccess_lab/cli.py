@@ -1,0 +1,114 @@
+"""The `uaccess-lab` command. It only parses arguments and calls the modules that do the work."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from uaccess_lab import kernels
+
+
+class CommandError(Exception):
+    """An expected failure: printed as `error: ...` with no traceback, exit 2."""
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="uaccess-lab",
+        description="Run the uaccess-lab course's kernel code in a virtme-ng guest.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("doctor", help="check that the labs can run here, and say how to fix what is missing")
+
+    k = sub.add_parser("kernels", help="list or install the supported Debian kernels")
+    ksub = k.add_subparsers(dest="kernels_command", required=True, metavar="ACTION")
+    ksub.add_parser("list", help="show each supported kernel and where it is installed")
+    install = ksub.add_parser(
+        "install",
+        help="install a kernel and its headers (root: system-wide with apt-get; "
+        "other users: Debian's packages unpacked into ~/.cache/uaccess-lab)",
+    )
+    install.add_argument("series", nargs="?", default=kernels.DEFAULT_SERIES,
+                         help=f"{', '.join(kernels.SERIES)} or all (default {kernels.DEFAULT_SERIES})")
+    route = install.add_mutually_exclusive_group()
+    route.add_argument("--user", action="store_true", help="unpack into the per-user cache even as root")
+    route.add_argument("--system", action="store_true", help="install system-wide with apt-get (root only)")
+
+    kernel_help = f"kernel series to boot: {', '.join(kernels.SERIES)} (default {kernels.DEFAULT_SERIES})"
+    kvm_help = "force KVM on or off (default: use KVM only when a quick probe shows it works)"
+    run = sub.add_parser("run", help="boot a guest, run one command in it, exit with its status")
+    run.add_argument("--kernel", default=None, help=kernel_help)
+    run.add_argument("--module", action="append", default=[], metavar="X.ko",
+                     help="load this module before the command (repeatable)")
+    run.add_argument("--kvm", choices=["on", "off"], default=None, help=kvm_help)
+    run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+
+    shell = sub.add_parser("shell", help="boot a guest and open an interactive shell in it")
+    shell.add_argument("--kernel", default=None, help=kernel_help)
+    shell.add_argument("--kvm", choices=["on", "off"], default=None, help=kvm_help)
+    return parser
+
+
+def _kernels_list() -> int:
+    for series, kernel in kernels.installed_kernels().items():
+        default = " (default)" if series == kernels.DEFAULT_SERIES else ""
+        if kernel:
+            print(f"{series:<5}{default:<10} {kernel.release:<24} {kernel.source:<7} {kernel.image}")
+            print(f"{'':<15} headers: {kernel.build_dir}")
+        else:
+            print(f"{series:<5}{default:<10} not installed: run `{kernels.user_install_command(series)}`")
+    return 0
+
+
+def _kernels_install(series: str, user: bool, system: bool) -> int:
+    todo = list(kernels.SERIES) if series == "all" else [kernels.check_series(series).name]
+    route = True if system else False if user else None
+    for name in todo:
+        kernel = kernels.install(name, system=route)
+        print(f"{name}: {kernel.release} ready ({kernel.source}: {kernel.image})")
+    return 0
+
+
+def _vm_commands():
+    try:
+        from uaccess_lab.vm import cli_commands
+    except ImportError as exc:
+        raise CommandError(f"the VM layer is not available ({exc}); run ./setup.sh lab") from None
+    return cli_commands
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "doctor":
+        from uaccess_lab import doctor
+
+        return doctor.report(doctor.run_checks())
+    if args.command == "kernels":
+        if args.kernels_command == "list":
+            return _kernels_list()
+        return _kernels_install(args.series, args.user, args.system)
+    kvm = args.kvm  # "on", "off" or None (probe)
+    if args.command == "run":
+        cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+        if not cmd:
+            raise CommandError("no command given: use `uaccess-lab run [--kernel K] -- CMD [ARGS...]`")
+        return _vm_commands().run_command(args.kernel, args.module, cmd, kvm)
+    if args.command == "shell":
+        return _vm_commands().shell_command(args.kernel, kvm)
+    raise CommandError(f"unknown command {args.command}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except (CommandError, kernels.KernelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
