@@ -1,0 +1,82 @@
+"""Run test steps as an ordinary user, the way Binder and JupyterHub run the kit.
+
+CI runs as root; these helpers create one unprivileged user (once) and run
+argv lists as that user with a clean environment. Tests that need them skip
+with a reason when not run as root.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+USER = "uaccess-student"
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to create an unprivileged test user (CI runs as root)")
+
+
+def ensure_user(name: str = USER) -> pwd.struct_passwd:
+    """Create the test user with a home directory, if it does not exist yet."""
+    require_root()
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True)
+        return pwd.getpwnam(name)
+
+
+def user_tmpdir(name: str = USER) -> Path:
+    """A fresh directory in /tmp owned by the test user (pytest's tmp_path is root-only)."""
+    user = ensure_user(name)
+    path = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    os.chown(path, user.pw_uid, user.pw_gid)
+    path.chmod(0o755)
+    return path
+
+
+def run_as(argv: list[str], *, cwd: Path | None = None, env: dict | None = None,
+           timeout: float = 600, name: str = USER) -> subprocess.CompletedProcess:
+    """Run argv as the test user with a login-like environment plus `env`."""
+    user = ensure_user(name)
+    base = {
+        "HOME": user.pw_dir,
+        "USER": name,
+        "LOGNAME": name,
+        "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+        "LANG": "C.UTF-8",
+    }
+    base.update(env or {})
+    return subprocess.run(
+        ["runuser", "-u", name, "--", "env", "-i", *(f"{k}={v}" for k, v in base.items()), *argv],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def copy_tree_for(dest: Path, source: Path, name: str = USER) -> Path:
+    """Copy the files git knows about (committed or not, minus ignored) to dest, owned by the user."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=source, capture_output=True, text=True, check=True,
+    ).stdout.split("\0")
+    user = ensure_user(name)
+    for rel in filter(None, files):
+        src = source / rel
+        if not src.exists():  # deleted in the work tree but still in the index
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+    for dirpath, dirnames, filenames in os.walk(dest):
+        os.chown(dirpath, user.pw_uid, user.pw_gid)
+        for f in filenames:
+            os.chown(os.path.join(dirpath, f), user.pw_uid, user.pw_gid)
+    return dest
