@@ -1,0 +1,119 @@
+"""Turn "boot this kernel" into a QEMU argv, with virtme-ng doing the planning.
+
+virtme-ng knows how to boot a distribution kernel on the host's own files:
+which modules the initramfs needs for a 9p root, which virtio-serial ports
+carry a script's stdin and stdout, how to word the kernel command line. We
+ask `virtme-run --dry-run --show-command --save-initramfs` for that plan and
+then start QEMU ourselves, so that:
+
+- the QEMU process is our direct child (it dies with us: PR_SET_PDEATHSIG),
+- a reboot reuses the saved plan and initramfs (no second planning step),
+- our agent replaces virtme-ng's init: virtme-ng-init starts udev and
+  systemd-tmpfiles, which cost about a minute under TCG and give a lab nothing,
+- our stage 1 (guest/stage1.sh, appended to virtme-ng's initramfs) mounts the
+  read-only host root with a page cache, which makes each exec ~25x faster.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+from uaccess_lab.kernels import Kernel
+
+__all__ = ["PlanError", "qemu_command", "virtme_run"]
+
+# Kernel command line additions, each for a reason:
+KERNEL_OPTIONS = [
+    # The serial console shows warnings and worse (oops, lockups, panics) but
+    # not pr_info floods, which would crawl through an emulated UART.
+    "loglevel=5",
+    # A task stuck in D state for 20 s is reported (e.g. a module exit that sleeps forever).
+    "sysctl.kernel.hung_task_timeout_secs=20",
+    # Spectre-style mitigations only slow an emulated CPU down; SMAP/SMEP stay on.
+    "mitigations=off",
+    # Our stage 1 (see append_stage1) instead of virtme-ng's /init.
+    "rdinit=/uaccess-init",
+]
+
+
+class PlanError(RuntimeError):
+    """virtme-ng could not plan the guest; the message says what to do."""
+
+
+def virtme_run() -> str:
+    """The virtme-run script of the virtme-ng next to this Python, else on PATH."""
+    beside = Path(sys.executable).parent / "virtme-run"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("virtme-run")
+    if found:
+        return found
+    raise PlanError(
+        "virtme-ng is not installed for this Python: run `pip install virtme-ng` "
+        "(or `pip install -e .` in the uaccess-lab checkout)"
+    )
+
+
+def qemu_command(kernel: Kernel, *, memory: str, cpus: int, kvm: bool, workdir: Path,
+                 statedir: Path, agent: Path) -> list[str]:
+    """QEMU argv that boots `kernel` with `agent` as init and `workdir` writable."""
+    initrd = statedir / "initramfs.cpio"
+    if initrd.exists():
+        initrd.unlink()
+    argv = [
+        virtme_run(), "--kimg", str(kernel.image), "--mods", "auto", "--force-9p",
+        "--memory", memory, "--cpus", str(cpus), "--rwdir", str(workdir),
+        "--show-boot-console", "--script-sh", ":",
+        "--dry-run", "--show-command", "--save-initramfs", str(initrd),
+    ]
+    if not kvm:
+        argv.append("--disable-kvm")
+    options = list(KERNEL_OPTIONS)
+    if kernel.modules_dir != Path("/lib/modules") / kernel.release:
+        options.append(f"uaccess.moddir={kernel.modules_dir}")
+    for option in options:
+        argv += ["--kopt", option]
+    # virtme-run leaves a scratch file in $TMPDIR; keep it in our private dir.
+    env = dict(os.environ, TMPDIR=str(statedir))
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=180,
+                              env=env, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise PlanError("virtme-run took more than 180 s to plan the guest") from exc
+    lines = [ln for ln in proc.stdout.splitlines() if "qemu-system-" in ln.split(" ", 1)[0]]
+    if proc.returncode != 0 or not lines or not initrd.exists():
+        raise PlanError(
+            f"virtme-run could not plan a guest for {kernel.image} (exit {proc.returncode}):\n"
+            f"{(proc.stderr or proc.stdout).strip()[-2000:]}\n"
+            "Check that the kernel image is readable and that qemu-system-x86 is installed."
+        )
+    append_stage1(initrd)
+    qemu = shlex.split(lines[-1])
+    i = qemu.index("-append") + 1
+    qemu[i], count = re.subn(r"(^|\s)init=\S+", rf"\1init={agent}", qemu[i])
+    if count != 1:
+        raise PlanError(f"unexpected virtme-ng kernel command line: {qemu[i]}")
+    return qemu
+
+
+def _cpio_entry(name: str, data: bytes, mode: int) -> bytes:
+    """One file in the "newc" cpio format that the kernel unpacks."""
+    fields = [1, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name) + 1, 0]
+    header = b"070701" + b"".join(b"%08X" % f for f in fields) + name.encode() + b"\0"
+    header += b"\0" * (-len(header) % 4)
+    return header + data + b"\0" * (-len(data) % 4)
+
+
+def append_stage1(initrd: Path) -> None:
+    """Append a cpio archive holding /uaccess-init; the kernel unpacks both archives."""
+    script = resources.files("uaccess_lab.guest").joinpath("stage1.sh").read_bytes()
+    archive = _cpio_entry("uaccess-init", script, 0o100755) + _cpio_entry("TRAILER!!!", b"", 0)
+    with open(initrd, "ab") as f:
+        f.write(b"\0" * (-f.tell() % 4) + archive)
