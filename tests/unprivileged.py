@@ -17,6 +17,11 @@ from pathlib import Path
 import pytest
 
 USER = "uaccess-student"
+PASS_THROUGH = {
+    "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+    "PIP_CERT", "PIP_FIND_LINKS", "PIP_DEFAULT_TIMEOUT", "PIP_INDEX_URL", "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
+}
 
 
 def require_root() -> None:
@@ -54,6 +59,8 @@ def run_as(argv: list[str], *, cwd: Path | None = None, env: dict | None = None,
         "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
         "LANG": "C.UTF-8",
     }
+    # Keep the machine's network and certificate settings so pip and apt work as for root.
+    base.update({k: v for k, v in os.environ.items() if k in PASS_THROUGH})
     base.update(env or {})
     return subprocess.run(
         ["runuser", "-u", name, "--", "env", "-i", *(f"{k}={v}" for k, v in base.items()), *argv],
@@ -61,20 +68,29 @@ def run_as(argv: list[str], *, cwd: Path | None = None, env: dict | None = None,
     )
 
 
-def copy_tree_for(dest: Path, source: Path, name: str = USER) -> Path:
-    """Copy the files git knows about (committed or not, minus ignored) to dest, owned by the user."""
-    files = subprocess.run(
+def _kit_files(source: Path) -> list[str]:
+    """The files of the kit: what git tracks or would track, or (outside git) all but build products."""
+    listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=source, capture_output=True, text=True, check=True,
-    ).stdout.split("\0")
+        cwd=source, capture_output=True, text=True,
+    )
+    if listed.returncode == 0:
+        return [f for f in listed.stdout.split("\0") if f and (source / f).exists()]
+    skip = {".git", ".venv", "__pycache__", ".pytest_cache", "test-artifacts"}
+    files = []
+    for dirpath, dirnames, filenames in os.walk(source):
+        dirnames[:] = [d for d in dirnames if d not in skip]
+        files += [os.path.relpath(os.path.join(dirpath, f), source) for f in filenames]
+    return files
+
+
+def copy_tree_for(dest: Path, source: Path, name: str = USER) -> Path:
+    """Copy the kit's files to dest, owned by the user `name`."""
     user = ensure_user(name)
-    for rel in filter(None, files):
-        src = source / rel
-        if not src.exists():  # deleted in the work tree but still in the index
-            continue
+    for rel in _kit_files(source):
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, target)
+        shutil.copy2(source / rel, target)
     for dirpath, dirnames, filenames in os.walk(dest):
         os.chown(dirpath, user.pw_uid, user.pw_gid)
         for f in filenames:

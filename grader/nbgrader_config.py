@@ -1,0 +1,57 @@
+"""nbgrader configuration for the uaccess-lab course (nbgrader 0.9).
+
+Run nbgrader commands from this directory, or through `uaccess-lab course ...`,
+which does that for you. The exchange directory (where students fetch and
+submit on JupyterHub) defaults to ./exchange; set UACCESS_LAB_EXCHANGE to the
+shared path on a hub (see the README's JupyterHub section).
+"""
+
+import os
+from pathlib import Path
+
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    ComputeChecksums,
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    SaveCells,
+)
+
+from uaccess_lab.course.clear_c_solutions import ClearSolutionsWithC
+
+here = Path(__file__).resolve().parent
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.root = str(here)
+c.CourseDirectory.course_id = "uaccess-lab"
+c.CourseDirectory.db_url = f"sqlite:///{here / 'gradebook.db'}"
+c.Exchange.root = os.environ.get("UACCESS_LAB_EXCHANGE", str(here / "exchange"))
+c.Exchange.path_includes_course = True
+
+# The student notebooks are Python; C driver code lives in %%module cells
+# whose solution regions ClearSolutionsWithC turns back into starter code.
+c.GenerateAssignment.preprocessors = [
+    IncludeHeaderFooter,
+    InstantiateTests,
+    LockCells,
+    ClearSolutionsWithC,
+    ClearOutput,
+    CheckCellMetadata,
+    ComputeChecksums,
+    SaveCells,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ComputeChecksums,
+    CheckCellMetadata,
+]
+
+# A cell may boot a guest under TCG (tens of seconds on a slow machine) and
+# run several driver tests, each with its own timeout inside the guest: give
+# cells ten minutes, and never let a dead kernel or a timeout pass silently.
+c.Execute.timeout = 600
+c.Execute.interrupt_on_timeout = True
+c.Execute.allow_errors = True  # a failing test cell scores 0; the rest still run

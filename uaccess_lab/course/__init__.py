@@ -1,0 +1,1 @@
+"""The nbgrader course in grader/: generating labs/ from it and the instructor workflow."""
