@@ -290,7 +290,7 @@ static void run(const char *id, long timeout_ms, size_t cap, char **argv)
 	int po[2], pe[2];
 	long start = now_ms(), give_up_at = -1, drain_until = -1;
 	struct timespec t0, t1;
-	int timed_out = 0;
+	int timed_out = 0, stuck = 0;
 
 	cap_init(&out, cap);
 	cap_init(&err, cap);
@@ -339,21 +339,31 @@ static void run(const char *id, long timeout_ms, size_t cap, char **argv)
 	for (;;) {
 		long now = now_ms();
 
-		if (child_done && drain_until < 0)
-			drain_until = now + DRAIN_GRACE_MS;
-		if (child_done && (open_pipes == 0 || now >= drain_until))
-			break;
-		if (!child_done && !timed_out && timeout_ms > 0 && now - start >= timeout_ms) {
-			timed_out = 1;
-			kill(-child_pid, SIGKILL);
-			kill(child_pid, SIGKILL);
-			give_up_at = now + KILL_GRACE_MS;
+		if (timed_out) {
+			/* Done when every process of the command is gone and reaped. */
+			if (child_done && kill(-child_pid, 0) < 0 && errno == ESRCH)
+				break;
+			if (now >= give_up_at) {
+				stuck = 1; /* unkillable: stuck inside the kernel */
+				break;
+			}
+		} else {
+			if (child_done && drain_until < 0)
+				drain_until = now + DRAIN_GRACE_MS;
+			if (child_done && (open_pipes == 0 || now >= drain_until))
+				break;
+			if (!child_done && timeout_ms > 0 && now - start >= timeout_ms) {
+				timed_out = 1;
+				kill(-child_pid, SIGKILL);
+				kill(child_pid, SIGKILL);
+				give_up_at = now + KILL_GRACE_MS;
+			}
 		}
-		if (timed_out && !child_done && now >= give_up_at)
-			break; /* unkillable: stuck inside the kernel */
 
 		long wait = 1000;
-		if (!timed_out && timeout_ms > 0)
+		if (timed_out)
+			wait = 20; /* poll the process group until it is gone */
+		else if (timeout_ms > 0)
 			wait = start + timeout_ms - now;
 		if (give_up_at > 0 && give_up_at - now < wait)
 			wait = give_up_at - now;
@@ -391,7 +401,7 @@ static void run(const char *id, long timeout_ms, size_t cap, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long usec = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
 
-	if (!child_done)
+	if (stuck)
 		say("RES %s stuck 0 %ld\n", id, usec);
 	else if (timed_out)
 		say("RES %s timeout %d %ld\n", id, WIFSIGNALED(child_status) ? WTERMSIG(child_status) : 0, usec);

@@ -19,8 +19,8 @@ umount /proc
 while read -r line; do
   mod="${line##*insmod }"
   case "$mod" in
-    *fuse.ko|*virtiofs.ko|*virtio_mmio.ko) ;;  # only for virtiofs roots
-    modules/*.ko) insmod "/$mod" ;;
+    *fuse.ko*|*virtiofs.ko*|*virtio_mmio.ko*) ;;  # only for virtiofs roots
+    modules/*.ko*) insmod "/$mod" ;;  # 6.12 ships them as .ko.xz
   esac
 done < /modules/load_all.sh
 

@@ -16,6 +16,7 @@ then start QEMU ourselves, so that:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -47,14 +48,13 @@ class PlanError(RuntimeError):
     """virtme-ng could not plan the guest; the message says what to do."""
 
 
-def virtme_run() -> str:
-    """The virtme-run script of the virtme-ng next to this Python, else on PATH."""
-    beside = Path(sys.executable).parent / "virtme-run"
-    if beside.exists():
-        return str(beside)
+def virtme_run() -> list[str]:
+    """argv prefix that runs virtme-ng's virtme-run with this Python, else from PATH."""
+    if importlib.util.find_spec("virtme") is not None:
+        return [sys.executable, "-m", "virtme.commands.run"]
     found = shutil.which("virtme-run")
     if found:
-        return found
+        return [found]
     raise PlanError(
         "virtme-ng is not installed for this Python: run `pip install virtme-ng` "
         "(or `pip install -e .` in the uaccess-lab checkout)"
@@ -68,7 +68,7 @@ def qemu_command(kernel: Kernel, *, memory: str, cpus: int, kvm: bool, workdir: 
     if initrd.exists():
         initrd.unlink()
     argv = [
-        virtme_run(), "--kimg", str(kernel.image), "--mods", "auto", "--force-9p",
+        *virtme_run(), "--kimg", str(kernel.image), "--mods", "auto", "--force-9p",
         "--memory", memory, "--cpus", str(cpus), "--rwdir", str(workdir),
         "--show-boot-console", "--script-sh", ":",
         "--dry-run", "--show-command", "--save-initramfs", str(initrd),

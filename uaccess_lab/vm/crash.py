@@ -172,15 +172,15 @@ def source_line(ko: Path, func: str, offset: int) -> str | None:
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
-    # With -i the innermost inlined location comes first: that is the line that ran.
-    first = out.splitlines()[0] if out.strip() else ""
-    if not first or first.startswith("??"):
-        return None
-    path, _, line = first.partition(":")
-    line = line.split()[0] if line else "?"
-    if line in ("?", "0"):
-        return None
-    return f"{Path(path).name}:{line}"
+    # With -i, inlined frames come innermost first (e.g. cpu_relax() in
+    # processor.h); the student's own line is the first one in a .c file.
+    places = [ln for ln in out.splitlines() if ln.strip() and not ln.startswith("??")]
+    for place in sorted(places, key=lambda p: not p.split(":")[0].endswith(".c")):
+        path, _, line = place.partition(":")
+        line = line.split()[0] if line else "?"
+        if line not in ("?", "0"):
+            return f"{Path(path).name}:{line}"
+    return None
 
 
 def _symbol(ko: Path, func: str) -> tuple[str, int] | None:

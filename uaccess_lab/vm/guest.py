@@ -179,6 +179,9 @@ class Guest:
         proc = getattr(self, "_proc", None)
         if proc is not None:
             _proc.stop(proc, timeout=2)
+        statedir = getattr(self, "_statedir", None)
+        if statedir is not None:
+            shutil.rmtree(statedir, ignore_errors=True)
 
     @property
     def alive(self) -> bool:
@@ -354,7 +357,7 @@ class Guest:
     # ---- commands ----
 
     def run(self, command: str | Sequence[str], timeout: float = 60.0,
-            output_limit: int = 1 << 20) -> Result:
+            output_limit: int = 1 << 20, lockup_wait: float = LOCKUP_WAIT) -> Result:
         """Run `command` in the guest as root, in the work directory.
 
         :param command: a shell script (run by /bin/sh -c) or an argv list.
@@ -363,13 +366,15 @@ class Guest:
             within about timeout + 35 s, and the guest is rebooted before its next use.
         :param output_limit: bytes kept per stream (stdout, stderr, kernel log);
             beyond it the head and tail are kept around a truncation marker.
+        :param lockup_wait: for a command stuck in the kernel, how long to wait
+            for the kernel's own diagnosis (soft lockup, RCU stall, hung task).
         :returns: a `Result`; kernel crashes are in `Result.crash`, never raised.
         :raises GuestBootError: when a needed (re)boot fails.
         """
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
         with self._lock:
             rebooted = self._ensure_ready()
-            result = self._run(argv, timeout, output_limit)
+            result = self._run(argv, timeout, output_limit, lockup_wait)
             result.rebooted = rebooted
             return result
 
@@ -410,7 +415,7 @@ class Guest:
             if kind == "eof" or (kind == "res" and payload[0] == rid):
                 return kind, payload
 
-    def _run(self, argv: list[str], timeout: float, limit: int) -> Result:
+    def _run(self, argv: list[str], timeout: float, limit: int, lockup_wait: float) -> Result:
         rid = str(next(self._ids))
         mark = self._console_mark()
         started = time.monotonic()
@@ -431,7 +436,7 @@ class Guest:
             result.exit_code = 128 + code
         crash = find_crash(kernel_log) or find_crash(self.console_since(mark))
         if status == "stuck":
-            crash = crash or self._wait_for_diagnosis(mark) or Crash(
+            crash = crash or self._wait_for_diagnosis(mark, lockup_wait) or Crash(
                 kind="hang",
                 headline=(f"the command did not finish within {timeout:g} s and did not die "
                           "when killed: it is stuck inside the kernel"),
@@ -439,9 +444,9 @@ class Guest:
             )
         return self._with_crash(result, crash)
 
-    def _wait_for_diagnosis(self, mark: int) -> Crash | None:
+    def _wait_for_diagnosis(self, mark: int, seconds: float) -> Crash | None:
         """Give the kernel's watchdogs time to explain a stuck command."""
-        deadline = time.monotonic() + LOCKUP_WAIT
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             crash = find_crash(self.console_since(mark))
             if crash and crash.kind != "warning":
@@ -517,7 +522,8 @@ class Guest:
         """rmmod a module; an exit function that never returns becomes a "hang" crash."""
         name = Path(name).stem.replace("-", "_") if str(name).endswith(".ko") else name
         with self._lock:
-            result = self.run(["rmmod", name], timeout=timeout)
+            # Don't wait for a hung-task report: "exit never returns" says it all.
+            result = self.run(["rmmod", name], timeout=timeout, lockup_wait=0)
             if result.crash and result.crash.kind == "hang":
                 result.crash = replace(
                     result.crash,
