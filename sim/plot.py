@@ -202,15 +202,30 @@ def _draw_access(ax, lay: _Layout, acc: Access) -> None:
         color = _DONE if acc.result else _FAIL
         ax.add_patch(Rectangle((x0, y), max(x1 - x0, 0.02), h, facecolor=color, alpha=0.6, edgecolor="black"))
         return
+    if acc.length and x1 - x0 < 1.5 and lay.width >= 2.4:
+        # A range much smaller than a page: draw it magnified, joined to where it is.
+        zw = 2.4
+        zx0 = min(max(-0.2, (x0 + x1) / 2 - zw / 2), lay.width - zw)
+        for a, b in ((x0, zx0), (x1, zx0 + zw)):
+            ax.plot([a, b], [1.0, y], color="#777", lw=0.8, ls=":")
+        frac = acc.done / acc.length
+        x0, x1, xd = zx0, zx0 + zw, zx0 + zw * frac
+        unit = "pages" if acc.pages or acc.api.endswith("_fast") or acc.api.startswith("get_user_pages") else "B"
+        scale = PAGE_SIZE if unit == "pages" else 1
+        if acc.done:
+            ax.text((x0 + xd) / 2, y + h / 2, f"{acc.done // scale} {unit}", ha="center", va="center",
+                    fontsize=7, color="white", fontweight="bold", zorder=5)
+        if acc.done < acc.length:
+            ax.text((xd + x1) / 2, y + h + 0.08, f"{(acc.length - acc.done) // scale} {unit} not", ha="center",
+                    va="bottom", fontsize=7, color=_FAIL, zorder=5)
     ax.add_patch(Rectangle((x0, y), max(x1 - x0, 0.02), h, fill=False, edgecolor="black", lw=1))
     if acc.done:
         ax.add_patch(Rectangle((x0, y), xd - x0, h, facecolor=_DONE, edgecolor="none", alpha=0.85))
     if acc.done < acc.length:
         ax.add_patch(Rectangle((xd, y), max(x1 - xd, 0.02), h, facecolor="white", edgecolor=_FAIL, hatch="xx",
                                lw=1))
-        ax.plot([xd, xd], [0, y + h], color=_FAIL, lw=1.5, ls="--")
-    ax.annotate("", xy=(x0, y - 0.02), xytext=(x0, y + h + 0.18),
-                arrowprops=dict(arrowstyle="->", color="black", lw=1))
+        fault_x = lay.x_of(acc.start + acc.done)
+        ax.plot([fault_x, fault_x], [0, 1.0], color=_FAIL, lw=1.5, ls="--")
 
 
 def _describe(acc: Access) -> str:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import gup as _gup
-from .constants import EFAULT, PAGE_SIZE, TASK_SIZE_MAX, U64_MASK
+from .constants import EFAULT, PAGE_SIZE, PROT_WRITE, TASK_SIZE_MAX, U64_MASK
 from .errors import SimUsageError
 from .mm import AddressSpace, Page
 from .profiles import CPU, KernelProfile, profile
@@ -34,10 +34,12 @@ from .profiles import CPU, KernelProfile, profile
 __all__ = ["Access", "Kernel"]
 
 INT_MAX = (1 << 31) - 1
+_SIZES = frozenset((1, 2, 4, 8))
+_MASKS = {n: (1 << (8 * n)) - 1 for n in (1, 2, 4, 8)}
 _ZEROS = bytes(PAGE_SIZE)
 
 
-@dataclass
+@dataclass(slots=True)
 class Access:
     """What one call did, for pictures: the range it was asked for and how far it got."""
 
@@ -108,9 +110,10 @@ class Kernel:
         return self.history[-1] if self.history else None
 
     def _record(self, acc: Access) -> None:
-        self.history.append(acc)
-        if len(self.history) > 1000:
-            del self.history[:500]
+        history = self.history
+        history.append(acc)
+        if len(history) > 1000:
+            del history[:500]
 
     # -- access_ok -------------------------------------------------------------
     def access_ok(self, uaddr: int, size: int) -> bool:
@@ -150,6 +153,18 @@ class Kernel:
 
     def get_user(self, uaddr: int, size: int) -> tuple[int, int]:
         """Read a size-byte (1, 2, 4 or 8) little-endian value: (0, value) or (-EFAULT, 0)."""
+        # Fast path: inside one page that is already mapped and readable - no
+        # fault, no side effect, the same answer as the general path below.
+        if type(uaddr) is int and size in _SIZES and 0 <= uaddr and (uaddr & 4095) + size <= PAGE_SIZE:
+            mm = self.mm
+            page = mm._ptes.get(uaddr >> 12)
+            if page is not None:
+                vma = mm.find_vma(uaddr)
+                if vma is not None and vma.prot:
+                    off = uaddr & 4095
+                    value = int.from_bytes(page.data[off : off + size], "little")
+                    self._record(Access("get_user", uaddr, size, size, 0))
+                    return 0, value
         uaddr = _u64("uaddr", uaddr)
         if size not in (1, 2, 4, 8):
             raise SimUsageError(f"get_user size={size!r}: the kernel's get_user() reads 1, 2, 4 or 8 bytes (u8..u64)")
@@ -169,6 +184,17 @@ class Kernel:
             raise SimUsageError(f"put_user size={size!r}: the kernel's put_user() writes 1, 2, 4 or 8 bytes (u8..u64)")
         if not isinstance(value, int):
             raise SimUsageError(f"put_user value must be an int, got {type(value).__name__}")
+        off = uaddr & 4095
+        if off + size <= PAGE_SIZE:  # fast path: a private page already mapped writable
+            mm = self.mm
+            page = mm._ptes.get(uaddr >> 12)
+            if page is not None and not page.is_zero_page:
+                vma = mm.find_vma(uaddr)
+                if vma is not None and vma.prot & PROT_WRITE:
+                    page.data[off : off + size] = (value & _MASKS[size]).to_bytes(size, "little")
+                    page.dirty = True
+                    self._record(Access("put_user", uaddr, size, size, 0, True))
+                    return 0
         if not self._single_access(uaddr, size, write=True):
             self._record(Access("put_user", uaddr, size, 0, -EFAULT, write=True))
             return -EFAULT
