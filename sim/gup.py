@@ -56,15 +56,22 @@ def _check_args(api: str, start: object, nr_pages: object, pages: object, gup_fl
             f"{api}: gup_flags={gup_flags!r}; the simulator models FOLL_WRITE and FOLL_LONGTERM "
             "(sim.FOLL_WRITE | sim.FOLL_LONGTERM) only"
         )
+    if pages is None:
+        return  # C's pages == NULL: fault the pages in, take no references
     if not isinstance(pages, list):
-        raise SimUsageError(f"{api}: pages must be a list for the kernel to fill (C: struct page *pages[]), got {type(pages).__name__}")
+        raise SimUsageError(
+            f"{api}: pages must be a list for the kernel to fill (C: struct page *pages[]) or None, "
+            f"got {type(pages).__name__}"
+        )
     if nr_pages > 1 << 20:
         raise SimUsageError(f"{api}: nr_pages={nr_pages} is unreasonably large for a simulation; ask for fewer pages")
     if len(pages) < nr_pages:
         pages.extend([None] * (nr_pages - len(pages)))
 
 
-def _grab(k: "Kernel", page: Page, pin: bool) -> None:
+def _grab(k: "Kernel", page: Page, pin: bool, pages: list | None = ()) -> None:
+    if pages is None:
+        return  # no array: nothing is referenced (get_user_pages(..., NULL) just faults in)
     if pin:
         page.pincount += 1
         if not (page.is_zero_page and k.profile.pin_skips_zero_page):
@@ -100,13 +107,14 @@ def _slow(k: "Kernel", start: int, nr_pages: int, pages: list, offset: int, writ
           longterm: bool = False) -> int:
     unshare = pin and longterm and not write and k.profile.longterm_unshares_zero_page
     for i in range(nr_pages):
-        if offset + i >= len(pages):
+        if pages is not None and offset + i >= len(pages):
             pages.append(None)
         page = _slow_page(k, (start + i * PAGE_SIZE) & U64_MASK, write, unshare)
         if page is None:
             return i if i else -EFAULT
-        _grab(k, page, pin)
-        pages[offset + i] = page
+        _grab(k, page, pin, pages)
+        if pages is not None:
+            pages[offset + i] = page
     return nr_pages
 
 
@@ -133,6 +141,8 @@ def get_user_pages_unlocked(k: "Kernel", start: int, nr_pages: int, pages: list,
 
 def pin_user_pages_fast(k: "Kernel", start: int, nr_pages: int, gup_flags: int, pages: list) -> int:
     api = "pin_user_pages_fast"
+    if pages is None:
+        raise SimUsageError(f"{api}: pinning needs a pages list to return the pinned pages in (the kernel WARNs on NULL)")
     _check_args(api, start, nr_pages, pages, gup_flags)
     write = bool(gup_flags & FOLL_WRITE)
     start &= PAGE_MASK & U64_MASK

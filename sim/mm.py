@@ -37,6 +37,8 @@ from .errors import SegmentationFault, SimUsageError
 
 __all__ = ["AddressSpace", "Page", "VMA", "prot_str"]
 
+#: /proc/sys/vm/mmap_min_addr on Debian: nothing may be mapped below it
+MMAP_MIN_ADDR = 0x10000
 #: where mmap(addr=None) starts looking, top-down, as Linux's mmap_base does
 MMAP_BASE = 0x7F0000000000
 _ZEROS = bytes(PAGE_SIZE)
@@ -62,6 +64,11 @@ def _check_range(addr: int, length: int, what: str) -> None:
         raise SimUsageError(f"{what}: addr {addr:#x} is not page aligned; round it down to a multiple of PAGE_SIZE")
     if length <= 0:
         raise SimUsageError(f"{what}: length must be positive, got {length}")
+    if 0 <= addr < MMAP_MIN_ADDR:
+        raise SimUsageError(
+            f"{what}: {addr:#x} is below mmap_min_addr ({MMAP_MIN_ADDR:#x}): Linux keeps the lowest 64 KiB "
+            "unmapped so that NULL pointer bugs fault; map at or above it"
+        )
     if addr < 0 or addr + length > TASK_SIZE_MAX:
         raise SimUsageError(
             f"{what}: [{addr:#x}, {addr + length:#x}) is outside user space [0, TASK_SIZE_MAX={TASK_SIZE_MAX:#x})"

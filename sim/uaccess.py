@@ -71,6 +71,15 @@ def _length(name: str, v: object) -> int:
     return _u64(name, v)
 
 
+def _c_long(name: str, v: object) -> int:
+    """A count the kernel takes as a C long: 2**63..2**64-1 wrap to negative, as in C."""
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise SimUsageError(f"{name} must be an int (a C long), got {type(v).__name__} {v!r}")
+    if not -(1 << 63) <= v <= U64_MASK:
+        raise SimUsageError(f"{name}={v} does not fit a C long; pass -2**63 <= {name} < 2**63")
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
 def _kbuf(name: str, kbuf: object, n: int, writable: bool) -> memoryview:
     try:
         mv = memoryview(kbuf).cast("B")
@@ -295,8 +304,7 @@ class Kernel:
         a word with the first n bytes is found even past n.
         """
         src = _u64("uaddr", uaddr)
-        if not isinstance(n, int):
-            raise SimUsageError(f"strnlen_user n must be an int (a C long), got {type(n).__name__}")
+        n = _c_long("n", n)
         if n <= 0:
             self._record(Access("strnlen_user", src, 0, 0, 0))
             return 0
@@ -353,8 +361,7 @@ class Kernel:
         copied before the fault.
         """
         src = _u64("uaddr", uaddr)
-        if not isinstance(n, int):
-            raise SimUsageError(f"strncpy_from_user n must be an int (a C long), got {type(n).__name__}")
+        n = _c_long("n", n)
         if n <= 0:
             self._record(Access("strncpy_from_user", src, 0, 0, 0))
             return 0

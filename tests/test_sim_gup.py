@@ -144,3 +144,12 @@ def test_pin_fast_range_past_the_top_is_efault_and_overflow_differs():
         k = sim.Kernel(sim.AddressSpace(), version)
         assert k.pin_user_pages_fast(sim.TASK_SIZE_MAX - PAGE_SIZE, 2, 0, []) == -EFAULT
         assert k.pin_user_pages_fast(2**64 - PAGE_SIZE, 2, 0, []) == wrap
+
+
+def test_gup_without_a_pages_array_only_faults_in(version):
+    """get_user_pages_unlocked(..., pages=None) faults the pages in and takes no reference."""
+    mm = sim.AddressSpace()
+    a = mm.mmap(2 * PAGE_SIZE, RW)
+    k = sim.Kernel(mm, version)
+    assert k.get_user_pages_unlocked(a, 2, None, FOLL_WRITE) == 2
+    assert all(p.refcount == 1 and not p.is_zero_page for p in mm.resident().values())

@@ -27,8 +27,9 @@ def k():
         (lambda k: k.strncpy_from_user(bytearray(2), 0x10000, 5), "at least 5 bytes"),
         (lambda k: k.access_ok(-1, 1), r"2\*\*64"),
         (lambda k: k.access_ok(0x10000, "8"), "must be an int"),
-        (lambda k: k.get_user_pages_unlocked(0x10000, 1, None, 0), "must be a list"),
+        (lambda k: k.get_user_pages_unlocked(0x10000, 1, (), 0), "must be a list"),
         (lambda k: k.pin_user_pages_fast(0x10000, 1, 0x4, []), "FOLL_WRITE and FOLL_LONGTERM"),
+        (lambda k: k.pin_user_pages_fast(0x10000, 1, 0, None), "pages list"),
         (lambda k: k.get_user_pages_unlocked(0x10000, -1, [], 0), "non-negative"),
     ],
 )
@@ -74,6 +75,7 @@ def test_kmap_after_release(k):
         (lambda mm: mm.mmap(PAGE_SIZE, RW, addr=sim.TASK_SIZE_MAX), "outside user space"),
         (lambda mm: mm.mprotect(0x50000, PAGE_SIZE, PROT_READ), "not all mapped"),
         (lambda mm: mm.peek(0x10000, -1), "non-negative"),
+        (lambda mm: mm.mmap(PAGE_SIZE, RW, addr=0), "mmap_min_addr"),
     ],
 )
 def test_address_space_misuse(call, fix):

@@ -216,3 +216,14 @@ def test_last_access_records_how_far_a_call_got(version):
     k.copy_to_user(a + PAGE_SIZE - 3, b"abcdef", 6)
     acc = k.last
     assert (acc.api, acc.start, acc.length, acc.done, acc.result) == ("copy_to_user", a + PAGE_SIZE - 3, 6, 3, 3)
+
+
+def test_string_counts_are_c_longs(version):
+    """A count of 2**64-1 is -1 to the kernel: strnlen_user returns 0, strncpy_from_user copies nothing."""
+    mm = sim.AddressSpace()
+    a = mm.mmap(PAGE_SIZE, RW)
+    mm.poke(a, b"abc\0")
+    k = sim.Kernel(mm, version)
+    assert k.strnlen_user(a, 2**64 - 1) == 0
+    kbuf = bytearray(b"\xaa" * 4)
+    assert k.strncpy_from_user(kbuf, a, 2**64 - 1) == 0 and kbuf == b"\xaa" * 4
