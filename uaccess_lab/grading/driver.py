@@ -1,0 +1,199 @@
+"""A student's driver under test: built on the host, exercised in a guest, one test at a time.
+
+Student code never runs on the host: it is compiled here (as a kernel module,
+which only the guest kernel loads) and the test programs from
+module-src/user/ run inside the guest. Before each test the module is loaded
+fresh; after it, it must unload cleanly and leave no pinned pages behind.
+A crash fails the test with the kernel's text; the guest reboots by itself
+before the next test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from uaccess_lab.kernels import cache_dir, resolve
+from uaccess_lab.vm.build import BuildResult, build_module
+from uaccess_lab.vm.guest import Guest, Result
+
+from .harness import TestFailure
+
+REPO = Path(__file__).resolve().parents[2]
+MODULE_SRC = REPO / "module-src"
+GUEST_DEVICE = "/dev/cdev/cdev0"
+
+
+def user_programs() -> Path:
+    """module-src/user built once (per content) into the cache; returns the directory of binaries."""
+    sources = sorted(MODULE_SRC.glob("user/*.[ch]")) + sorted(MODULE_SRC.glob("*.h"))
+    digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in sources)).hexdigest()[:12]
+    final = cache_dir() / "user-programs" / digest
+    if final.is_dir():
+        return final / "user"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=final.parent))
+    try:
+        for path in sources:
+            dest = work / path.relative_to(MODULE_SRC)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+        shutil.copy2(MODULE_SRC / "Makefile", work)
+        proc = subprocess.run(["make", "-C", str(work), "user"], capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the test programs in module-src/user did not build:\n{proc.stdout}{proc.stderr}")
+        work.rename(final)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return final / "user"
+
+
+def describe(result: Result, what: str) -> str:
+    """Why a guest command did not succeed, in words a student can act on."""
+    if result.crash:
+        where = f" at {result.crash.location}" if result.crash.location else ""
+        return (f"the kernel crashed while {what}: {result.crash.kind} in "
+                f"{result.crash.function or 'an unknown function'}{where}\n{result.crash.text}")
+    if result.timed_out:
+        return (f"{what} did not finish in time: the driver hangs or loops "
+                f"(the guest is rebooted for the next test)")
+    return f"{what} failed (exit {result.exit_code}):\n{result.stdout}{result.stderr}"
+
+
+class DriverUnderTest:
+    """The context every driver test receives."""
+
+    def __init__(self, source: str, *, module: str = "cdev", kernel: str | None = None,
+                 guest: Guest | None = None, source_name: str = "cdev.c"):
+        self.source, self.module, self.source_name = source, module, source_name
+        self.kernel = resolve(kernel)
+        self._guest, self._own_guest = guest, guest is None
+        self._build: BuildResult | None = None
+        self._programs: Path | None = None
+        self._pins_before: int | None = None
+        self.loaded = False
+
+    # ---- lifecycle ----
+
+    def close(self) -> None:
+        if self._own_guest and self._guest is not None:
+            self._guest.close()
+
+    def __enter__(self) -> DriverUnderTest:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def guest(self) -> Guest:
+        if self._guest is None:
+            self._guest = Guest(self.kernel)
+        return self._guest
+
+    def build(self) -> BuildResult:
+        """Compile the student's source (once), with the course's compat.h beside it."""
+        if self._build is None:
+            with tempfile.TemporaryDirectory() as tmp:
+                c_file = Path(tmp) / f"{self.module}.c"
+                c_file.write_text(self.source)
+                shutil.copy2(MODULE_SRC / "compat.h", tmp)
+                self._build = build_module([c_file, Path(tmp) / "compat.h"], self.kernel, name=self.module)
+            self._build.diagnostics = [
+                d.__class__(self.source_name if d.file.endswith(f"{self.module}.c") else d.file,
+                            d.line, d.column, d.severity, d.message)
+                for d in self._build.diagnostics
+            ]
+        return self._build
+
+    # ---- called by Suite.run around each test ----
+
+    def setup_test(self, case) -> None:
+        self._pins_before = None
+        if case.name == "builds" or not self.build().ok:
+            return
+        self._pins_before = self.pins_in_flight()
+        self.load()
+
+    def teardown_test(self, case) -> None:
+        if not self.loaded:
+            return
+        result = self.guest.unload(self.module, timeout=15)
+        self.loaded = False
+        if result.exit_code != 0 or result.crash:
+            if not result.crash:
+                self.guest.reboot()  # a module stuck in the kernel would break the next test
+            raise TestFailure(describe(result, f"unloading {self.module} (rmmod)"))
+        if self._pins_before is not None:
+            after = self.pins_in_flight()
+            if after > self._pins_before:
+                raise TestFailure(
+                    f"{after - self._pins_before} page pin(s) were never released: "
+                    f"every pin_user_pages*() needs an unpin_user_page(s)() "
+                    f"(pins in flight before the test {self._pins_before}, after unloading {after})"
+                )
+
+    # ---- what tests use ----
+
+    def require_build(self) -> str:
+        build = self.build()
+        if not build.ok:
+            shown = [str(d) for d in build.diagnostics if d.severity != "note"] or build.log.strip().splitlines()[-20:]
+            raise TestFailure("the driver does not compile:\n" + "\n".join(shown))
+        warnings = [str(d) for d in build.warnings]
+        return ("compiled with warnings:\n" + "\n".join(warnings)) if warnings else "compiled cleanly"
+
+    def load(self) -> None:
+        self.require_build()
+        result = self.guest.load(self.build().ko, timeout=30)
+        if result.exit_code != 0 or result.crash:
+            raise TestFailure(describe(result, f"loading {self.module}.ko (insmod)"))
+        self.loaded = True
+
+    def run(self, command: str, timeout: float = 30) -> Result:
+        return self.guest.run(command, timeout=timeout)
+
+    def program(self, name: str, *args: object, timeout: float = 30) -> Result:
+        """Run module-src/user/<name> in the guest."""
+        if self._programs is None:
+            self._programs = user_programs()
+        return self.guest.run([str(self._programs / name), *map(str, args)], timeout=timeout)
+
+    def expect_fixed(self, name: str, *args: object, timeout: float = 30) -> str:
+        """Run a check program; it exits 0 when the driver behaves, 1 when it shows the defect."""
+        result = self.program(name, *args, timeout=timeout)
+        what = f"running {name}"
+        if result.crash or result.timed_out:
+            raise TestFailure(describe(result, what))
+        if result.exit_code == 1:
+            raise TestFailure(f"{name} saw the defect:\n{result.stdout}{result.stderr}")
+        if result.exit_code != 0:
+            raise TestFailure(describe(result, what))
+        return result.stdout
+
+    def pins_in_flight(self) -> int:
+        """FOLL_PIN pins held system-wide, the least of a few samples (other I/O pins briefly)."""
+        script = ("for i in 1 2 3; do echo 1 > /proc/sys/vm/stat_refresh; "
+                  "grep -E '^nr_foll_pin_(acquired|released) ' /proc/vmstat; done")
+        result = self.guest.run(script, timeout=15)
+        if not result.ok:
+            raise TestFailure(describe(result, "reading /proc/vmstat"))
+        values = re.findall(r"nr_foll_pin_(acquired|released) (\d+)", result.stdout)
+        samples = [int(values[i][1]) - int(values[i + 1][1]) for i in range(0, len(values) - 1, 2)]
+        return min(samples)
+
+    def function_body(self, name: str) -> str:
+        """The text of C function `name` in the student's source ("" if not found)."""
+        m = re.search(rf"^[^\n;]*\b{re.escape(name)}\s*\([^;{{]*\)\s*\{{", self.source, re.M)
+        if not m:
+            return ""
+        depth, i = 0, m.end() - 1
+        for j in range(i, len(self.source)):
+            depth += {"{": 1, "}": -1}.get(self.source[j], 0)
+            if depth == 0:
+                return self.source[i:j + 1]
+        return self.source[i:]
