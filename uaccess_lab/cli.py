@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from uaccess_lab import kernels
+from uaccess_lab.vm.build import BuildError
+from uaccess_lab.vm.guest import GuestError
 
 
 class CommandError(Exception):
@@ -47,7 +49,45 @@ def make_parser() -> argparse.ArgumentParser:
     shell = sub.add_parser("shell", help="boot a guest and open an interactive shell in it")
     shell.add_argument("--kernel", default=None, help=kernel_help)
     shell.add_argument("--kvm", choices=["on", "off"], default=None, help=kvm_help)
+    grade = sub.add_parser(
+        "grade-driver",
+        help="grade one driver source file against a lab's driver tests, in a guest",
+        description="Builds FILE.c as the lab's driver, runs each driver test in a guest and prints "
+        "the score. Exit status 0 means grading ran (whatever the score); non-zero means it could not grade.",
+    )
+    grade.add_argument("--lab", required=True, help="the lab, e.g. 06-capstone (or just 06)")
+    grade.add_argument("file", metavar="FILE.c", help="the driver source to grade")
+    grade.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    grade.add_argument("--visible", action="store_true", help="only the tests students can see (self-check)")
+    grade.add_argument("--kernel", default=None, help=kernel_help)
+    grade.add_argument("-k", dest="names", action="append", metavar="FILTER",
+                       help="only tests whose name or title contains FILTER (repeatable)")
     return parser
+
+
+def _grade_driver(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from uaccess_lab import grading
+
+    path = Path(args.file)
+    try:
+        source = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {path}: {exc}") from None
+    try:
+        grading.suite_for(args.lab)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+    def progress(outcome):
+        mark = "OK  " if outcome.passed else "FAIL"
+        print(f"{mark} {outcome.name} ({outcome.points:g}/{outcome.max_points:g})", file=sys.stderr, flush=True)
+
+    report = grading.grade_source(args.lab, source, kernel=args.kernel, visible_only=args.visible,
+                                  names=args.names, on_result=progress)
+    print(report.dumps() if args.json else report.format())
+    return 0
 
 
 def _kernels_list() -> int:
@@ -87,12 +127,14 @@ def dispatch(args: argparse.Namespace) -> int:
         if args.kernels_command == "list":
             return _kernels_list()
         return _kernels_install(args.series, args.user, args.system)
-    kvm = args.kvm  # "on", "off" or None (probe)
+    kvm = getattr(args, "kvm", None)  # "on", "off" or None (probe)
     if args.command == "run":
         cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
         if not cmd:
             raise CommandError("no command given: use `uaccess-lab run [--kernel K] -- CMD [ARGS...]`")
         return _vm_commands().run_command(args.kernel, args.module, cmd, kvm)
+    if args.command == "grade-driver":
+        return _grade_driver(args)
     if args.command == "shell":
         return _vm_commands().shell_command(args.kernel, kvm)
     raise CommandError(f"unknown command {args.command}")
@@ -102,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return dispatch(args)
-    except (CommandError, kernels.KernelError) as exc:
+    except (CommandError, kernels.KernelError, GuestError, BuildError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
