@@ -34,9 +34,13 @@ def command(argv, user):
     return ["runuser", "-u", user, "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]
 
 
-@pytest.fixture(params=["root", "user"])
+@pytest.fixture(scope="module", params=["root", "user"])
 def fresh_kit(request):
-    """A copy of the kit's files in a new directory, owned by root or by the test user."""
+    """A copy of the kit's files in a new directory, owned by root or by the test user.
+
+    Module-scoped: `setup.sh test` runs first in a fresh copy, then `setup.sh lab`
+    reuses its .venv, as a person running both commands would.
+    """
     user = None if request.param == "root" else USER
     if user is None and os.geteuid() != 0:
         pytest.skip("the root variant needs root")
