@@ -97,6 +97,25 @@ def merge(corpus: list[scenarios.Scenario], answers_path: Path) -> tuple[dict, l
     return info, rows
 
 
+def record(series: str, corpus: list[scenarios.Scenario], workdir: Path) -> tuple[dict, list[dict]]:
+    """Boot `series` once, run every scenario of `corpus` in it; (guest info, rows of scenario + truth)."""
+    release, image, build_dir = find_kernel(series)
+    (workdir / "scenarios.txt").write_text("".join(s.line() + "\n" for s in corpus))
+    build(workdir, build_dir)
+    proc = subprocess.run(vng_argv(image, workdir), capture_output=True, text=True, timeout=BOOT_TIMEOUT_S)
+    done = workdir / "done"
+    if not done.exists() or done.read_text().strip() != "rc=0":
+        print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n", file=sys.stderr)
+        err = workdir / "record.err"
+        if err.exists():
+            print(err.read_text()[-3000:], file=sys.stderr)
+        fail(f"the recorder did not finish in the guest (work directory: {workdir})")
+    info, rows = merge(corpus, workdir / "answers.jsonl")
+    if info.get("release") != release:
+        fail(f"the guest ran {info.get('release')!r}, not {release!r}")
+    return info, rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("series", help="kernel series: 6.1 or 6.12")
@@ -106,31 +125,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="print the vng command and stop")
     args = ap.parse_args(argv)
 
-    release, image, build_dir = find_kernel(args.series)
+    release, image, _ = find_kernel(args.series)
     out = args.out or HERE / f"truth-{args.series}.jsonl"
     corpus = scenarios.generate(args.seed)
     workdir = Path(tempfile.mkdtemp(prefix=f"uaccess-record-{args.series}-"))
     os.chmod(workdir, 0o755)
+    if args.dry_run:
+        print(shlex.join(vng_argv(image, workdir)))
+        workdir.rmdir()
+        return 0
     try:
-        (workdir / "scenarios.txt").write_text("".join(s.line() + "\n" for s in corpus))
-        argv_vng = vng_argv(image, workdir)
-        if args.dry_run:
-            print(shlex.join(argv_vng))
-            return 0
-        build(workdir, build_dir)
         t0 = time.monotonic()
         print(f"booting {release} under TCG for {len(corpus)} scenarios ...", flush=True)
-        proc = subprocess.run(argv_vng, capture_output=True, text=True, timeout=BOOT_TIMEOUT_S)
-        done = workdir / "done"
-        if not done.exists() or done.read_text().strip() != "rc=0":
-            print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n", file=sys.stderr)
-            err = workdir / "record.err"
-            if err.exists():
-                print(err.read_text()[-3000:], file=sys.stderr)
-            fail(f"the recorder did not finish in the guest (work directory kept: {workdir})")
-        info, rows = merge(corpus, workdir / "answers.jsonl")
-        if info.get("release") != release:
-            fail(f"the guest ran {info.get('release')!r}, not {release!r}")
+        info, rows = record(args.series, corpus, workdir)
         header = {"info": info, "generator_seed": args.seed, "scenarios": len(rows),
                   "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                   "boot_append": "no5lvl"}
