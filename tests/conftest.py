@@ -13,3 +13,8 @@ def student_dir():
     path = unprivileged.user_tmpdir()
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+# ---- VM fixtures (uaccess_lab.vm): one shared booted guest per kernel ----
+# They live in tests/vm_fixtures.py; importing them here shares them with every test file.
+from tests.vm_fixtures import _vm_guests, guest, vm_kernel, vm_module  # noqa: E402,F401
