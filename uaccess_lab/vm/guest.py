@@ -245,7 +245,7 @@ class Guest:
         log = open(self._statedir / "console.log", "wb")  # noqa: SIM115 (closed by the reader)
         self._proc = subprocess.Popen(
             self._argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            bufsize=0, preexec_fn=_proc.kill_on_parent_death, cwd=self._statedir,
+            preexec_fn=_proc.kill_on_parent_death, cwd=self._statedir,
         )
         _proc.track(self._proc)
         threading.Thread(target=self._read_console, args=(self._proc, log), daemon=True).start()
