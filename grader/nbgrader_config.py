@@ -21,7 +21,16 @@ from nbgrader.preprocessors import (
     SaveCells,
 )
 
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    ClearMetadataPreprocessor,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
 from uaccess_lab.course.clear_c_solutions import ClearSolutionsWithC
+from uaccess_lab.course.execute import ExecuteSurvivingDeath
 
 here = Path(__file__).resolve().parent
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
@@ -46,6 +55,17 @@ c.GenerateAssignment.preprocessors = [
     ClearHiddenTests,
     ClearMarkScheme,
     ComputeChecksums,
+    CheckCellMetadata,
+]
+
+# A test cell that never ran because the notebook kernel died must not pass.
+c.Autograde.autograde_preprocessors = [
+    ExecuteSurvivingDeath,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
     CheckCellMetadata,
 ]
 

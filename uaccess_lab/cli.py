@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pathlib import Path
+
 from uaccess_lab import kernels
+from uaccess_lab.course.workflow import WorkflowError
 from uaccess_lab.vm.build import BuildError
 from uaccess_lab.vm.guest import GuestError
 
@@ -62,12 +65,58 @@ def make_parser() -> argparse.ArgumentParser:
     grade.add_argument("--kernel", default=None, help=kernel_help)
     grade.add_argument("-k", dest="names", action="append", metavar="FILTER",
                        help="only tests whose name or title contains FILTER (repeatable)")
+    course = sub.add_parser("course", help="the instructor's nbgrader workflow over grader/ (see README)")
+    csub = course.add_subparsers(dest="course_command", required=True, metavar="STEP")
+    gen = csub.add_parser("generate", help="regenerate the student notebooks in labs/ from grader/source/")
+    gen.add_argument("labs", nargs="*", help="only these labs (default: all)")
+    for step, text in (("release", "generate a lab's student version and release it to the exchange"),
+                       ("collect", "collect a lab's submissions from the exchange"),
+                       ("feedback", "generate HTML feedback for a lab and release it to the students")):
+        csub.add_parser(step, help=text).add_argument("lab")
+    auto = csub.add_parser("autograde", help="autograde every submission of a lab, with progress")
+    auto.add_argument("lab")
+    auto.add_argument("--student", action="append", help="only this student (repeatable)")
+    auto.add_argument("--jobs", type=int, default=1, help="grade N submissions at once (needs N spare cores)")
+    export = csub.add_parser("export", help="export every grade to a CSV file")
+    export.add_argument("file", nargs="?", default="grades.csv")
     return parser
 
 
-def _grade_driver(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _course(args: argparse.Namespace) -> int:
+    from uaccess_lab.course import generate, workflow
 
+    step = args.course_command
+    if step == "generate":
+        for path in generate.generate(only=args.labs or None):
+            print(f"wrote {path}")
+        return 0
+    if step == "release":
+        workflow.run_step(["generate_assignment", args.lab, "--force"])
+        print(workflow.run_step(["release_assignment", args.lab, "--force"]).strip())
+        return 0
+    if step == "collect":
+        print(workflow.run_step(["collect", args.lab]).strip())
+        print(f"{len(workflow.submissions(args.lab))} submissions of {args.lab} in {generate.COURSE / 'submitted'}")
+        return 0
+    if step == "autograde":
+        results = workflow.autograde(args.lab, students=args.student, jobs=args.jobs)
+        failed = [r for r in results if not r.ok]
+        print(f"graded {len(results) - len(failed)} of {len(results)} submissions"
+              + (f"; could not grade: {', '.join(r.student for r in failed)}" if failed else ""))
+        return 0
+    if step == "feedback":
+        workflow.run_step(["generate_feedback", args.lab, "--force"])
+        print(workflow.run_step(["release_feedback", args.lab]).strip())
+        return 0
+    if step == "export":
+        target = Path(args.file).resolve()
+        workflow.run_step(["export", f"--to={target}"])
+        print(f"wrote {target}")
+        return 0
+    raise CommandError(f"unknown course step {step}")
+
+
+def _grade_driver(args: argparse.Namespace) -> int:
     from uaccess_lab import grading
 
     path = Path(args.file)
@@ -133,6 +182,8 @@ def dispatch(args: argparse.Namespace) -> int:
         if not cmd:
             raise CommandError("no command given: use `uaccess-lab run [--kernel K] -- CMD [ARGS...]`")
         return _vm_commands().run_command(args.kernel, args.module, cmd, kvm)
+    if args.command == "course":
+        return _course(args)
     if args.command == "grade-driver":
         return _grade_driver(args)
     if args.command == "shell":
@@ -144,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return dispatch(args)
-    except (CommandError, kernels.KernelError, GuestError, BuildError) as exc:
+    except (CommandError, kernels.KernelError, GuestError, BuildError, WorkflowError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -222,8 +222,9 @@ def _build_errors(build: BuildResult, cell: str) -> str:
         if d.file == "cell" and 1 <= d.line <= len(lines):
             src = lines[d.line - 1]
             out.append(f"    {d.line:4d} | {src}")
-            if d.column:
-                out.append(f"         | {' ' * (d.column - 1)}^")
+            if d.column:  # byte columns: keep the line's tabs so the caret lines up
+                pad = "".join(ch if ch == "\t" else " " for ch in src[: d.column - 1])
+                out.append(f"         | {pad}^")
     if not shown:
         out += ["  " + line for line in build.log.strip().splitlines()[-20:]]
     return "\n".join(out)

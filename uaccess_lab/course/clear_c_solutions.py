@@ -65,3 +65,54 @@ class ClearSolutionsWithC(ClearSolutions):
             cell.source, found = starter_version(cell.source)
             return found
         return super()._replace_solution_region(cell, language)
+
+
+def solution_version(source: str) -> str:
+    """The instructor's version of a C cell: every region reduced to its solution lines."""
+    out: list[str] = []
+    state = "outside"
+    for line in source.split("\n"):
+        if BEGIN in line:
+            state = "solution"
+        elif line.strip() == STARTER:
+            state = "starter"
+        elif END in line:
+            state = "outside"
+        elif state != "starter":
+            out.append(line)
+    return "\n".join(out)
+
+
+def _units(text: str) -> list[str]:
+    """Lines, except that a multi-line /* ... */ comment is one unit (regions never split one)."""
+    units, pending = [], None
+    for line in text.split("\n"):
+        if pending is not None:
+            pending += "\n" + line
+            if "*/" in line:
+                units.append(pending)
+                pending = None
+        elif "/*" in line and "*/" not in line.split("/*", 1)[1]:
+            pending = line
+        else:
+            units.append(line)
+    if pending is not None:
+        units.append(pending)
+    return units
+
+
+def merge_versions(starter: str, solution: str) -> str:
+    """Author a C cell: the starter text with each difference from `solution` as a solution region.
+
+    starter_version(merge_versions(a, b)) == a and solution_version(...) == b.
+    """
+    import difflib
+
+    a, b = _units(starter), _units(solution)
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out += a[i1:i2]
+        else:
+            out += ["#if 1 /* BEGIN SOLUTION */", *b[j1:j2], STARTER, *a[i1:i2], "#endif /* END SOLUTION */"]
+    return "\n".join(out)

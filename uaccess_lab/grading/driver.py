@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from uaccess_lab.course.clear_c_solutions import solution_version
 from uaccess_lab.kernels import cache_dir, resolve
 from uaccess_lab.vm.build import BuildResult, build_module
 from uaccess_lab.vm.guest import Guest, Result
@@ -186,14 +187,22 @@ class DriverUnderTest:
         samples = [int(values[i][1]) - int(values[i + 1][1]) for i in range(0, len(values) - 1, 2)]
         return min(samples)
 
+    def code_text(self) -> str:
+        """The source as the compiler sees it, for reading: comments removed, and in the
+        instructor's copy each solution region reduced to its solution lines."""
+        text = solution_version(self.source)
+        text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+        return re.sub(r"//[^\n]*", " ", text)
+
     def function_body(self, name: str) -> str:
-        """The text of C function `name` in the student's source ("" if not found)."""
-        m = re.search(rf"^[^\n;]*\b{re.escape(name)}\s*\([^;{{]*\)\s*\{{", self.source, re.M)
+        """The code of C function `name` (comments removed), or "" if there is none."""
+        code = self.code_text()
+        m = re.search(rf"^[^\n;]*\b{re.escape(name)}\s*\([^;{{]*\)\s*\{{", code, re.M)
         if not m:
             return ""
         depth, i = 0, m.end() - 1
-        for j in range(i, len(self.source)):
-            depth += {"{": 1, "}": -1}.get(self.source[j], 0)
+        for j in range(i, len(code)):
+            depth += {"{": 1, "}": -1}.get(code[j], 0)
             if depth == 0:
-                return self.source[i:j + 1]
-        return self.source[i:]
+                return code[i:j + 1]
+        return code[i:]

@@ -114,8 +114,6 @@ class Suite:
             name = function.__name__
             if any(t.name == name for t in self.tests):
                 raise ValueError(f"{self.lab}: two tests are named {name}; test names must be unique")
-            if parent is not None and not any(t.name == parent for t in self.tests):
-                raise ValueError(f"{self.lab}: {name}'s parent {parent!r} must be defined before it")
             self.tests.append(TestCase(name, title, float(points), function, parent, hidden))
             return function
 
@@ -130,6 +128,10 @@ class Suite:
 
     def select(self, *, visible_only: bool = False, names: Iterable[str] | None = None) -> list[TestCase]:
         """Tests to run: all, the visible ones, or those whose name or title contains a filter."""
+        known = {t.name for t in self.tests}
+        for t in self.tests:
+            if t.parent and t.parent not in known:
+                raise ValueError(f"{self.lab}: {t.name}'s parent {t.parent!r} is not a test of this suite")
         chosen = [t for t in self.tests if not (visible_only and t.hidden)]
         if names:
             filters = list(names)
@@ -147,18 +149,29 @@ class Suite:
         report = Report(self.lab)
         passed: dict[str, bool] = {}
         for case in self.select(visible_only=visible_only, names=names):
-            started = time.monotonic()
-            if case.parent and not passed.get(case.parent, False):
-                ok, output = False, f"parent failed: {case.parent} (fix that first)"
-            else:
-                ok, output = _call(case, context)
-            passed[case.name] = ok
-            outcome = Outcome(case.name, case.title, case.points if ok else 0.0, case.points, ok,
-                              bounded(output), case.hidden, time.monotonic() - started)
+            outcome = self.run_test(case, context, parent_passed=passed.get(case.parent, False))
+            passed[case.name] = outcome.passed
             report.tests.append(outcome)
             if on_result:
                 on_result(outcome)
         return report
+
+    def run_test(self, case: TestCase, context, *, parent_passed: bool = True) -> Outcome:
+        """Run one test (unless its parent failed) and return what it earned."""
+        started = time.monotonic()
+        if case.parent and not parent_passed:
+            ok, output = False, f"parent failed: {case.parent} (fix that first)"
+        else:
+            ok, output = _call(case, context)
+        return Outcome(case.name, case.title, case.points if ok else 0.0, case.points, ok,
+                       bounded(output), case.hidden, time.monotonic() - started)
+
+    def find(self, name: str) -> TestCase:
+        for case in self.tests:
+            if case.name == name:
+                return case
+        raise KeyError(f"{self.lab} has no test named {name!r}; its tests are: "
+                       + ", ".join(t.name for t in self.tests))
 
 
 def _call(case: TestCase, context) -> tuple[bool, str]:

@@ -129,7 +129,8 @@ def _kbuild(name: str, files: dict[str, bytes]) -> str:
             )
         lines.append(f"{name}-y := {' '.join(objects)}")
     # -g: debug info, so crash reports map back to source lines.
-    lines.append("ccflags-y += -g")
+    # Columns count bytes (a tab is 1), as an editor's cursor does, not display cells.
+    lines.append("ccflags-y += -g -fdiagnostics-column-unit=byte")
     return "\n".join(lines) + "\n"
 
 
