@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * broken: does not compile. Test fixture for build diagnostics: the error
- * is an undeclared identifier on the line marked BROKEN_LINE.
+ * is an undeclared identifier on the marked line below.
  */
 #include <linux/module.h>
 
