@@ -35,6 +35,7 @@ from .constants import (
     PROT_READ,
     PROT_WRITE,
     TASK_SIZE_MAX,
+    TASK_SIZE_MAX_LA57,
 )
 from .errors import SegmentationFault, SimError, SimUsageError
 from .mm import VMA, AddressSpace, Page
@@ -64,6 +65,7 @@ __all__ = [
     "SimError",
     "SimUsageError",
     "TASK_SIZE_MAX",
+    "TASK_SIZE_MAX_LA57",
     "VERSIONS",
     "VMA",
 ]

@@ -14,6 +14,8 @@ PAGE_MASK = ~(PAGE_SIZE - 1)
 #: paging. The top page below 1 << 47 is never mapped (a guard against the
 #: non-canonical hole), so the last user byte is TASK_SIZE_MAX - 1.
 TASK_SIZE_MAX = (1 << 47) - PAGE_SIZE
+#: the same with 5-level paging (LA57 CPUs, e.g. QEMU's TCG CPU, unless booted with no5lvl)
+TASK_SIZE_MAX_LA57 = (1 << 56) - PAGE_SIZE
 
 PROT_NONE = 0x0
 PROT_READ = 0x1

@@ -34,7 +34,6 @@ from .constants import (
     PAGE_SIZE,
     PROT_READ,
     PROT_WRITE,
-    TASK_SIZE_MAX,
     U64_MASK,
 )
 from .errors import SimUsageError
@@ -88,7 +87,7 @@ def _slow_page(k: "Kernel", addr: int, write: bool, unshare_zero: bool = False) 
     takes an unshare fault, which gives the process a zeroed page of its own.
     """
     mm = k.mm
-    if addr >= TASK_SIZE_MAX:
+    if addr >= k.task_size_max:
         return None  # no VMA; the vsyscall gate page is execute-only and not GUP-able
     vma = mm.find_vma(addr)
     if vma is None:
@@ -150,7 +149,7 @@ def pin_user_pages_fast(k: "Kernel", start: int, nr_pages: int, gup_flags: int, 
     end = start + length
     if end > U64_MASK:
         return _finish(k, api, start, nr_pages, pages, k.profile.fast_gup_overflow, write)
-    if k.profile.version != "6.1" and end > TASK_SIZE_MAX:
+    if k.profile.version != "6.1" and end > k.task_size_max:
         return _finish(k, api, start, nr_pages, pages, -EFAULT, write)
     if not k._access_ok(start, length):
         return _finish(k, api, start, nr_pages, pages, -EFAULT, write)
@@ -175,7 +174,7 @@ def pin_user_pages_fast(k: "Kernel", start: int, nr_pages: int, gup_flags: int, 
         nr_pinned += 1
     if nr_pinned == nr_pages:
         return _finish(k, api, start, nr_pages, pages, nr_pinned, write)
-    rest = (TASK_SIZE_MAX >> PAGE_SHIFT) if runaway else nr_pages - nr_pinned
+    rest = (k.task_size_max >> PAGE_SHIFT) if runaway else nr_pages - nr_pinned
     ret = _slow(k, start + nr_pinned * PAGE_SIZE, rest, pages, nr_pinned, write, pin=True,
                 longterm=bool(gup_flags & FOLL_LONGTERM))
     if ret < 0:

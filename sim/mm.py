@@ -32,6 +32,7 @@ from .constants import (
     PROT_READ,
     PROT_WRITE,
     TASK_SIZE_MAX,
+    TASK_SIZE_MAX_LA57,
 )
 from .errors import SegmentationFault, SimUsageError
 
@@ -57,7 +58,7 @@ def _check_prot(prot: int) -> None:
         )
 
 
-def _check_range(addr: int, length: int, what: str) -> None:
+def _check_range(addr: int, length: int, what: str, top: int = TASK_SIZE_MAX) -> None:
     if not isinstance(addr, int) or not isinstance(length, int):
         raise SimUsageError(f"{what}: addr and length must be ints, got {addr!r}, {length!r}")
     if addr % PAGE_SIZE:
@@ -69,9 +70,9 @@ def _check_range(addr: int, length: int, what: str) -> None:
             f"{what}: {addr:#x} is below mmap_min_addr ({MMAP_MIN_ADDR:#x}): Linux keeps the lowest 64 KiB "
             "unmapped so that NULL pointer bugs fault; map at or above it"
         )
-    if addr < 0 or addr + length > TASK_SIZE_MAX:
+    if addr < 0 or addr + length > top:
         raise SimUsageError(
-            f"{what}: [{addr:#x}, {addr + length:#x}) is outside user space [0, TASK_SIZE_MAX={TASK_SIZE_MAX:#x})"
+            f"{what}: [{addr:#x}, {addr + length:#x}) is outside user space [0, TASK_SIZE_MAX={top:#x})"
         )
 
 
@@ -127,9 +128,16 @@ class VMA:
 
 
 class AddressSpace:
-    """One process's user memory (the kernel's mm_struct), empty at first."""
+    """One process's user memory (the kernel's mm_struct), empty at first.
 
-    def __init__(self) -> None:
+    :param la57: 5-level paging (user space up to 2**56 - PAGE_SIZE instead of
+        2**47 - PAGE_SIZE); mmap() without an address still stays below 2**47.
+    """
+
+    def __init__(self, la57: bool = False) -> None:
+        self.la57 = bool(la57)
+        #: the top of user space for this process: TASK_SIZE_MAX or TASK_SIZE_MAX_LA57
+        self.task_size_max = TASK_SIZE_MAX_LA57 if la57 else TASK_SIZE_MAX
         self._starts: list[int] = []
         self._vmas: list[VMA] = []
         self._ptes: dict[int, Page] = {}  # virtual page number -> page
@@ -151,7 +159,7 @@ class AddressSpace:
         length = (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
         if addr is None:
             addr = self._find_free(length)
-        _check_range(addr, length, "mmap")
+        _check_range(addr, length, "mmap", self.task_size_max)
         self._remove(addr, addr + length)
         self._insert(VMA(addr, addr + length, prot))
         return addr
@@ -160,7 +168,7 @@ class AddressSpace:
         """Change the protection of every page of [addr, addr+length); all must be mapped."""
         _check_prot(prot)
         length = (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1) if isinstance(length, int) else length
-        _check_range(addr, length, "mprotect")
+        _check_range(addr, length, "mprotect", self.task_size_max)
         end = addr + length
         covered = sum(min(v.end, end) - max(v.start, addr) for v in self._overlapping(addr, end))
         if covered != length:
@@ -171,7 +179,7 @@ class AddressSpace:
     def munmap(self, addr: int, length: int) -> None:
         """Unmap [addr, addr+length). Pages the kernel still holds (GUP) outlive the mapping."""
         length = (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1) if isinstance(length, int) else length
-        _check_range(addr, length, "munmap")
+        _check_range(addr, length, "munmap", self.task_size_max)
         self._remove(addr, addr + length)
 
     def _find_free(self, length: int) -> int:
@@ -294,7 +302,7 @@ class AddressSpace:
         done = 0
         while done < n:
             a = addr + done
-            if a >= TASK_SIZE_MAX or a < 0:
+            if a >= self.task_size_max or a < 0:
                 break
             vma = self.find_vma(a)
             if vma is None or not self._allowed(vma, write):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch, Rectangle
 
-from .constants import PAGE_SIZE, PROT_NONE, PROT_READ, PROT_WRITE, TASK_SIZE_MAX
+from .constants import PAGE_SIZE, PROT_NONE, PROT_READ, PROT_WRITE
 from .mm import AddressSpace
 from .uaccess import Access
 
@@ -61,9 +61,10 @@ def _pages_to_show(mm: AddressSpace, access: Access | None) -> list[int]:
         else:
             pages.update(v.start + i * PAGE_SIZE for i in range(_EDGE_PAGES))
             pages.update(v.end - (i + 1) * PAGE_SIZE for i in range(_EDGE_PAGES))
-    if access is not None and access.start < TASK_SIZE_MAX + 2 * PAGE_SIZE:
+    top = mm.task_size_max
+    if access is not None and access.start < top + 2 * PAGE_SIZE:
         first = access.start & ~(PAGE_SIZE - 1)
-        last = min(access.start + max(access.length, 1) - 1, TASK_SIZE_MAX + PAGE_SIZE)
+        last = min(access.start + max(access.length, 1) - 1, top + PAGE_SIZE)
         last &= ~(PAGE_SIZE - 1)
         span = range(first - PAGE_SIZE, last + 2 * PAGE_SIZE, PAGE_SIZE)
         if len(span) <= 2 * _SMALL_VMA_PAGES:
@@ -74,7 +75,7 @@ def _pages_to_show(mm: AddressSpace, access: Access | None) -> list[int]:
             done_end = (access.start + access.done) & ~(PAGE_SIZE - 1)
             pages.update(done_end + i * PAGE_SIZE for i in range(-1, 2))
         pages.update(access.pages)
-    return sorted(p for p in pages if 0 <= p < TASK_SIZE_MAX + 2 * PAGE_SIZE)
+    return sorted(p for p in pages if 0 <= p < top + 2 * PAGE_SIZE)
 
 
 class _Layout:

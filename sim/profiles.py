@@ -61,11 +61,11 @@ class KernelProfile:
 VERSIONS = ("6.1", "6.12")
 
 
-def profile(version: str = "6.1", cpu: CPU | None = None) -> KernelProfile:
+def profile(version: str = "6.1", cpu: CPU | None = None, task_size_max: int = TASK_SIZE_MAX) -> KernelProfile:
     """The profile of a supported kernel series ("6.1", the default, or "6.12")."""
     cpu = QEMU_TCG_CPU if cpu is None else cpu
     if version == "6.1":
         return KernelProfile("6.1", cpu, None, False, True, 0, False, False, True)
     if version == "6.12":
-        return KernelProfile("6.12", cpu, TASK_SIZE_MAX, True, True, -EOVERFLOW, True, True, True)
+        return KernelProfile("6.12", cpu, task_size_max, True, True, -EOVERFLOW, True, True, True)
     raise SimUsageError(f"kernel version {version!r} is not modelled; use one of {', '.join(VERSIONS)}")

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import gup as _gup
-from .constants import EFAULT, PAGE_SIZE, PROT_WRITE, TASK_SIZE_MAX, U64_MASK
+from .constants import EFAULT, PAGE_SIZE, PROT_WRITE, U64_MASK
 from .errors import SimUsageError
 from .mm import AddressSpace, Page
 from .profiles import CPU, KernelProfile, profile
@@ -109,7 +109,9 @@ class Kernel:
         if not isinstance(mm, AddressSpace):
             raise SimUsageError(f"Kernel(mm): mm must be a sim.AddressSpace, got {type(mm).__name__}")
         self.mm = mm
-        self.profile: KernelProfile = profile(version, cpu)
+        #: the top of user space: TASK_SIZE_MAX, or TASK_SIZE_MAX_LA57 for an AddressSpace(la57=True)
+        self.task_size_max = mm.task_size_max
+        self.profile: KernelProfile = profile(version, cpu, mm.task_size_max)
         self.version = self.profile.version
         self.history: list[Access] = []
 
@@ -141,7 +143,8 @@ class Kernel:
     def _access_ok(self, uaddr: int, size: int) -> bool:
         upm = self.profile.user_ptr_max
         if upm is None:
-            return size <= TASK_SIZE_MAX and uaddr <= TASK_SIZE_MAX - size
+            top = self.task_size_max
+            return size <= top and uaddr <= top - size
         end = (uaddr + size) & U64_MASK
         return end <= upm and end >= uaddr
 
@@ -150,7 +153,7 @@ class Kernel:
         """One load/store instruction of size bytes: faults in what it can, all or nothing."""
         if self.profile.user_ptr_max is None:
             # 6.1 getuser.S/putuser.S: cmp against TASK_SIZE_MAX-(size-1) before touching memory
-            if uaddr + size > TASK_SIZE_MAX:
+            if uaddr + size > self.task_size_max:
                 return False
         elif uaddr > self.profile.user_ptr_max:
             return False  # 6.12: the address is masked to all-ones, which faults
@@ -293,9 +296,9 @@ class Kernel:
             if src > self.profile.user_ptr_max:
                 return None
             return count
-        if src >= TASK_SIZE_MAX:
+        if src >= self.task_size_max:
             return None
-        return min(TASK_SIZE_MAX - src, count)
+        return min(self.task_size_max - src, count)
 
     def strnlen_user(self, uaddr: int, n: int) -> int:
         """Length of the string at uaddr *including* its NUL; 0 on a fault; > n if longer than n.

@@ -227,3 +227,17 @@ def test_string_counts_are_c_longs(version):
     assert k.strnlen_user(a, 2**64 - 1) == 0
     kbuf = bytearray(b"\xaa" * 4)
     assert k.strncpy_from_user(kbuf, a, 2**64 - 1) == 0 and kbuf == b"\xaa" * 4
+
+
+def test_la57_moves_the_top_of_user_space(version):
+    """With 5-level paging the range check ends at 2**56 - PAGE_SIZE, and mappings may live above 2**47."""
+    mm = sim.AddressSpace(la57=True)
+    k = sim.Kernel(mm, version)
+    assert k.access_ok(TASK_SIZE_MAX, PAGE_SIZE)
+    assert not k.access_ok(sim.TASK_SIZE_MAX_LA57, 1)
+    a = mm.mmap(PAGE_SIZE, RW, addr=sim.TASK_SIZE_MAX_LA57 - PAGE_SIZE)
+    assert k.put_user(0xAB, a + PAGE_SIZE - 1, 1) == 0
+    assert k.get_user(a + PAGE_SIZE - 1, 2) == (-EFAULT, 0)
+    assert mm.mmap(PAGE_SIZE, RW) < 1 << 47  # without a hint mmap stays below 2**47
+    with pytest.raises(sim.SimUsageError, match="outside user space"):
+        sim.AddressSpace().mmap(PAGE_SIZE, RW, addr=1 << 48)

@@ -48,6 +48,8 @@
 #define LINE_MAX_LEN 8192
 
 static unsigned char kbuf[UACCESS_DEMO_KBUF_MAX];
+/* TASK_SIZE_MAX of the running kernel (4- or 5-level paging), from UACCESS_DEMO_INFO */
+static unsigned long task_size_max;
 
 /* The byte a filled page holds; tests/differential/scenarios.py repeats it. */
 static unsigned char fill_byte(unsigned long seed, unsigned long page, unsigned long off)
@@ -177,7 +179,7 @@ static const char *check_outside(unsigned long base, size_t npages, unsigned lon
 	for (int i = 0; i < 4; i++, page += PAGE) {
 		if (page >= base && page < base + npages * PAGE)
 			continue;
-		if (page >= 0x7ffffffff000UL || page < 0x10000UL)
+		if (page >= task_size_max || page < 0x10000UL)
 			continue;
 		if (msync((void *)page, PAGE, MS_ASYNC) == 0 || errno != ENOMEM)
 			return "uaddr outside the window is mapped";
@@ -333,6 +335,7 @@ int main(void)
 		perror("uaccess_record: UACCESS_DEMO_INFO");
 		return 1;
 	}
+	task_size_max = info.task_size_max;
 	printf("{\"info\":{\"release\":\"%s\",\"task_size_max\":%llu,\"user_ptr_max\":%llu,"
 	       "\"page_size\":%llu,\"rep_good\":%u,\"erms\":%u,\"fsrm\":%u,\"fsrs\":%u,"
 	       "\"pin_bias\":%u}}\n",

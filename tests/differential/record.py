@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/differential/record.py 6.1      # -> truth-6.1.jsonl
     .venv/bin/python tests/differential/record.py 6.12 --dry-run
+    .venv/bin/python tests/differential/record.py 6.1 --la57   # -> truth-6.1-la57.jsonl
 
 One guest boot per kernel: the script builds uaccess_demo.ko for that kernel
 and the recorder (module-src/user/uaccess_record.c) in a scratch directory,
@@ -10,7 +11,9 @@ recorder every scenario of the corpus (scenarios.generate), and writes the
 scenarios with the kernel's answers to truth-<series>.jsonl next to this file.
 
 The guest boots with `no5lvl`: the course (and sim's TASK_SIZE_MAX) is about
-x86_64's 4-level paging, and QEMU's TCG CPU would otherwise offer LA57.
+x86_64's 4-level paging, and QEMU's TCG CPU would otherwise offer LA57. With
+--la57 it boots without it, and the simulator is checked with
+AddressSpace(la57=True) against truth-<series>-la57.jsonl.
 """
 
 from __future__ import annotations
@@ -71,13 +74,14 @@ def build(workdir: Path, build_dir: Path) -> None:
     )
 
 
-def vng_argv(image: Path, workdir: Path) -> list[str]:
+def vng_argv(image: Path, workdir: Path, la57: bool = False) -> list[str]:
     script = (
         f"cd {shlex.quote(str(workdir))} && insmod ./uaccess_demo.ko && "
         "./uaccess_record < scenarios.txt > answers.jsonl 2> record.err; echo rc=$? > done"
     )
     vng = shutil.which("vng") or str(Path(sys.executable).with_name("vng"))
-    return [vng, "--disable-kvm", "-r", str(image), "--append", "no5lvl", "--rwdir", str(workdir), "--", script]
+    paging = [] if la57 else ["--append", "no5lvl"]
+    return [vng, "--disable-kvm", "-r", str(image), *paging, "--rwdir", str(workdir), "--", script]
 
 
 def merge(corpus: list[scenarios.Scenario], answers_path: Path) -> tuple[dict, list[dict]]:
@@ -97,12 +101,12 @@ def merge(corpus: list[scenarios.Scenario], answers_path: Path) -> tuple[dict, l
     return info, rows
 
 
-def record(series: str, corpus: list[scenarios.Scenario], workdir: Path) -> tuple[dict, list[dict]]:
+def record(series: str, corpus: list[scenarios.Scenario], workdir: Path, la57: bool = False) -> tuple[dict, list[dict]]:
     """Boot `series` once, run every scenario of `corpus` in it; (guest info, rows of scenario + truth)."""
     release, image, build_dir = find_kernel(series)
     (workdir / "scenarios.txt").write_text("".join(s.line() + "\n" for s in corpus))
     build(workdir, build_dir)
-    proc = subprocess.run(vng_argv(image, workdir), capture_output=True, text=True, timeout=BOOT_TIMEOUT_S)
+    proc = subprocess.run(vng_argv(image, workdir, la57), capture_output=True, text=True, timeout=BOOT_TIMEOUT_S)
     done = workdir / "done"
     if not done.exists() or done.read_text().strip() != "rc=0":
         print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n", file=sys.stderr)
@@ -113,6 +117,10 @@ def record(series: str, corpus: list[scenarios.Scenario], workdir: Path) -> tupl
     info, rows = merge(corpus, workdir / "answers.jsonl")
     if info.get("release") != release:
         fail(f"the guest ran {info.get('release')!r}, not {release!r}")
+    want = scenarios.TASK_SIZE_MAX_LA57 if la57 else scenarios.TASK_SIZE_MAX
+    if info.get("task_size_max") != want:
+        fail(f"the guest's TASK_SIZE_MAX is {info.get('task_size_max'):#x}, not {want:#x}: "
+             + ("its CPU has no LA57" if la57 else "no5lvl did not take effect"))
     return info, rows
 
 
@@ -123,24 +131,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="output file (default truth-<series>.jsonl here)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     ap.add_argument("--dry-run", action="store_true", help="print the vng command and stop")
+    ap.add_argument("--la57", action="store_true",
+                    help="boot with 5-level paging (QEMU's default CPU has LA57) -> truth-<series>-la57.jsonl")
     args = ap.parse_args(argv)
 
     release, image, _ = find_kernel(args.series)
-    out = args.out or HERE / f"truth-{args.series}.jsonl"
-    corpus = scenarios.generate(args.seed)
+    suffix = "-la57" if args.la57 else ""
+    out = args.out or HERE / f"truth-{args.series}{suffix}.jsonl"
+    corpus = scenarios.generate(args.seed, la57=args.la57)
     workdir = Path(tempfile.mkdtemp(prefix=f"uaccess-record-{args.series}-"))
     os.chmod(workdir, 0o755)
     if args.dry_run:
-        print(shlex.join(vng_argv(image, workdir)))
+        print(shlex.join(vng_argv(image, workdir, args.la57)))
         workdir.rmdir()
         return 0
     try:
         t0 = time.monotonic()
         print(f"booting {release} under TCG for {len(corpus)} scenarios ...", flush=True)
-        info, rows = record(args.series, corpus, workdir)
-        header = {"info": info, "generator_seed": args.seed, "scenarios": len(rows),
+        info, rows = record(args.series, corpus, workdir, args.la57)
+        header = {"info": info, "generator_seed": args.seed, "scenarios": len(rows), "la57": args.la57,
                   "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                  "boot_append": "no5lvl"}
+                  "boot_append": "" if args.la57 else "no5lvl"}
         with open(out, "w") as f:
             f.write(json.dumps(header) + "\n")
             for row in rows:

@@ -32,14 +32,14 @@ def _filled(seed: int, page: int) -> bytes:
     return _FILLED_CACHE[key]
 
 
-def build(sc: dict) -> sim.AddressSpace:
+def build(sc: dict, la57: bool = False) -> sim.AddressSpace:
     """The scenario's window, laid out as the recorder does."""
-    mm = sim.AddressSpace()
+    mm = sim.AddressSpace(la57=la57)
     base, layout = sc["base"], sc["layout"]
     prot = {"n": sim.PROT_NONE, "r": sim.PROT_READ, "R": sim.PROT_READ, "o": sim.PROT_WRITE}
     for p, c in enumerate(layout):
         addr = base + p * PAGE_SIZE
-        if c == "-" or addr >= sim.TASK_SIZE_MAX:
+        if c == "-" or addr >= mm.task_size_max:
             continue
         mm.mmap(PAGE_SIZE, sim.PROT_READ | sim.PROT_WRITE, addr=addr)
         if c in S.FILLED:
@@ -62,9 +62,9 @@ def _bytes_field(b: bytes | bytearray):
     return {"len": len(b), "crc": zlib.crc32(b)}
 
 
-def observe(sc: dict, version: str) -> dict:
+def observe(sc: dict, version: str, la57: bool = False) -> dict:
     """What the simulator answers for scenario `sc`, in the recorder's fields."""
-    mm = build(sc)
+    mm = build(sc, la57)
     k = sim.Kernel(mm, version=version)
     api, uaddr, size = sc["api"], sc["uaddr"], sc["size"]
     out: dict = {}
@@ -128,11 +128,11 @@ def observe(sc: dict, version: str) -> dict:
     crcs = []
     for p, c in enumerate(layout):
         addr = base + p * PAGE_SIZE
-        if c == "-" or addr >= sim.TASK_SIZE_MAX:
+        if c == "-" or addr >= mm.task_size_max:
             res.append("-")
         else:
             res.append("1" if mm.page_at(addr) is not None else "0")
-        if c in "-n" or addr >= sim.TASK_SIZE_MAX:
+        if c in "-n" or addr >= mm.task_size_max:
             crcs.append(None)
         else:
             page = mm.page_at(addr)
@@ -153,13 +153,13 @@ def truth_view(truth: dict) -> dict:
     return t
 
 
-def compare(sc: dict, truth: dict, version: str) -> list[str]:
+def compare(sc: dict, truth: dict, version: str, la57: bool = False) -> list[str]:
     """Every disagreement between sim and the recorded kernel, as readable lines ([] if none)."""
     if "skip" in truth:
         return []
     if "ioctl_errno" in truth:
         return [f"the probe refused the request (errno {truth['ioctl_errno']}): the generator made a bad scenario"]
-    got = observe(sc, version)
+    got = observe(sc, version, la57)
     want = truth_view(truth)
     diffs = []
     for key in sorted(set(want) | set(got)):

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 PAGE = 4096
 TASK_SIZE_MAX = (1 << 47) - PAGE
+TASK_SIZE_MAX_LA57 = (1 << 56) - PAGE  # 5-level paging (QEMU's TCG CPU has LA57)
 U64 = (1 << 64) - 1
 
 #: layout character -> what the page is (uaccess_record.c implements the same)
@@ -116,8 +117,9 @@ def signed(v: int) -> int:
 
 
 class _Gen:
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, top: int = TASK_SIZE_MAX):
         self.r = random.Random(seed)
+        self.top = top
 
     # -- windows -------------------------------------------------------------
     def layout(self, npages: int, top: bool) -> tuple[int, str]:
@@ -127,7 +129,7 @@ class _Gen:
         if top:
             # pages at and above TASK_SIZE_MAX can never be mapped: holes
             inside = r.randint(1, npages)
-            base = TASK_SIZE_MAX - inside * PAGE
+            base = self.top - inside * PAGE
             for i in range(inside, npages):
                 chars[i] = "-"
         else:
@@ -168,6 +170,11 @@ class _Gen:
                 TASK_SIZE_MAX - 8,
                 TASK_SIZE_MAX,
                 TASK_SIZE_MAX + 1,
+                self.top - 1,
+                self.top,
+                self.top + PAGE,
+                (1 << 56) - PAGE - 8,
+                (1 << 56) - 1,
                 (1 << 47) - 1,
                 1 << 47,
                 0x0000800000000000 + PAGE,
@@ -186,7 +193,7 @@ class _Gen:
         r = self.r
         to_page_end = PAGE - (uaddr % PAGE)
         to_window_end = base + len(layout) * PAGE - uaddr
-        to_top = TASK_SIZE_MAX - uaddr
+        to_top = self.top - uaddr
         choices = [
             0,
             1,
@@ -227,8 +234,9 @@ class _Gen:
         if r.random() < 0.5:
             s.uaddr = self.wild_addr()
         else:
-            s.uaddr = TASK_SIZE_MAX - r.choice([0, 1, 8, PAGE, 2 * PAGE, r.randrange(1 << 20)])
-        top = TASK_SIZE_MAX
+            top = r.choice([TASK_SIZE_MAX, self.top])
+            s.uaddr = top - r.choice([0, 1, 8, PAGE, 2 * PAGE, r.randrange(1 << 20)])
+        top = r.choice([TASK_SIZE_MAX, self.top])
         s.size = r.choice(
             [
                 0,
@@ -266,6 +274,13 @@ class _Gen:
         r = self.r
         self.copy(s)
         s.kbuf_len = 0
+        if r.random() < 0.35:
+            # short clears that end in something not writable: 6.1's 8-byte stores show
+            stops = [i for i in range(1, len(s.layout)) if s.layout[i] not in "wWzo" and s.layout[i - 1] in "wWzo"]
+            if stops:
+                edge = s.base + r.choice(stops) * PAGE
+                s.uaddr = edge - r.randint(1, 40)
+                s.size = r.randint(1, 63)
         if r.random() < 0.1:
             s.size = r.choice([(1 << 32) + 5, 1 << 40, 1 << 63, U64])
 
@@ -329,9 +344,12 @@ class _Gen:
         s.kbuf_len = s.size * PAGE
 
 
-def generate(seed: int = 1, mix: dict[str, int] | None = None) -> list[Scenario]:
-    """The corpus: `mix` scenarios of each API (default `MIX`), reproducible from `seed`."""
-    g = _Gen(seed)
+def generate(seed: int = 1, mix: dict[str, int] | None = None, la57: bool = False) -> list[Scenario]:
+    """The corpus: `mix` scenarios of each API (default `MIX`), reproducible from `seed`.
+
+    la57: for a guest with 5-level paging (top windows at TASK_SIZE_MAX_LA57).
+    """
+    g = _Gen(seed, TASK_SIZE_MAX_LA57 if la57 else TASK_SIZE_MAX)
     out: list[Scenario] = []
     mix = MIX if mix is None else mix
     for api, n in mix.items():

@@ -16,14 +16,19 @@ import replay
 import scenarios
 
 HERE = Path(__file__).resolve().parent
+#: (kernel series, 5-level paging): the course's 4-level runs, and the same kernels with LA57
 KERNELS = ("6.1", "6.12")
+VARIANTS = [(s, False) for s in KERNELS] + [(s, True) for s in KERNELS]
+IDS = [f"{s}{'-la57' if la57 else ''}" for s, la57 in VARIANTS]
 MIN_SCENARIOS = 2000
 
 
-def load(series: str) -> tuple[dict, list[dict]]:
-    path = HERE / f"truth-{series}.jsonl"
+def load(series: str, la57: bool = False) -> tuple[dict, list[dict]]:
+    suffix = "-la57" if la57 else ""
+    path = HERE / f"truth-{series}{suffix}.jsonl"
     if not path.exists():
-        pytest.fail(f"{path.name} is missing: record it with `python tests/differential/record.py {series}`")
+        pytest.fail(f"{path.name} is missing: record it with "
+                    f"`python tests/differential/record.py {series}{' --la57' if la57 else ''}`")
     lines = path.read_text().splitlines()
     return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
 
@@ -40,14 +45,15 @@ def table(rows: dict[str, list[int]], title: str) -> str:
     return "\n".join(out)
 
 
-@pytest.mark.parametrize("series", KERNELS)
-def test_truth_file_is_a_real_recording(series: str) -> None:
+@pytest.mark.parametrize("series, la57", VARIANTS, ids=IDS)
+def test_truth_file_is_a_real_recording(series: str, la57: bool) -> None:
     """The truth comes from a run of the named kernel, with the corpus the generator makes today."""
-    header, rows = load(series)
+    header, rows = load(series, la57)
     info = header["info"]
     assert info["release"].startswith(series + "."), f"recorded on {info['release']}, not {series}"
-    assert info["task_size_max"] == scenarios.TASK_SIZE_MAX, "recorded with 5-level paging; boot with no5lvl"
-    corpus = scenarios.generate(header["generator_seed"])
+    want = scenarios.TASK_SIZE_MAX_LA57 if la57 else scenarios.TASK_SIZE_MAX
+    assert info["task_size_max"] == want, f"recorded with TASK_SIZE_MAX {info['task_size_max']:#x}, not {want:#x}"
+    corpus = scenarios.generate(header["generator_seed"], la57=la57)
     assert [s.to_json() for s in corpus] == [r["scenario"] for r in rows], (
         "the generator changed since the truth was recorded: run record.py again"
     )
@@ -55,23 +61,24 @@ def test_truth_file_is_a_real_recording(series: str) -> None:
     assert recorded >= MIN_SCENARIOS, f"only {recorded} scenarios were recorded (need {MIN_SCENARIOS})"
 
 
-@pytest.mark.parametrize("series", KERNELS)
-def test_sim_agrees_with_kernel(series: str, capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize("series, la57", VARIANTS, ids=IDS)
+def test_sim_agrees_with_kernel(series: str, la57: bool, capsys: pytest.CaptureFixture) -> None:
     """Every recorded scenario: sim's answer equals the kernel's, field for field."""
-    _, rows = load(series)
+    _, rows = load(series, la57)
     per_api: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     failures = []
     for row in rows:
         sc, truth = row["scenario"], row["truth"]
         if "skip" in truth:
             continue
-        diffs = replay.compare(sc, truth, series)
+        diffs = replay.compare(sc, truth, series, la57)
         per_api[sc["api"]][0] += 1
         if diffs:
             failures.append((sc, diffs))
         else:
             per_api[sc["api"]][1] += 1
-    report = table(per_api, f"sim vs Linux {series}: agreement per API")
+    paging = "5-level paging (LA57)" if la57 else "4-level paging"
+    report = table(per_api, f"sim vs Linux {series}, {paging}: agreement per API")
     with capsys.disabled():
         print("\n" + report)
     if failures:
