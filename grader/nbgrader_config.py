@@ -21,9 +21,9 @@ from nbgrader.preprocessors import (
     SaveCells,
 )
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
-    ClearMetadataPreprocessor,
     IgnorePattern,
     LimitOutput,
     SaveAutoGrades,

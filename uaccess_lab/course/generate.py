@@ -29,7 +29,11 @@ def nbgrader(args: list[str], course: Path = COURSE, timeout: float = 600) -> su
     argv = [str(bindir / "nbgrader"), *args, f"--CourseDirectory.root={course}"]
     # nbgrader runs `alembic` (its database migrations) from PATH: use the venv's.
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(argv, cwd=course, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(argv, cwd=course, env=env, capture_output=True, text=True, timeout=timeout)
+    # nbgrader only logs a broken config file and goes on with its defaults: refuse that.
+    if "Exception while loading config file" in proc.stderr:
+        raise RuntimeError(f"{course / 'nbgrader_config.py'} did not load; nbgrader said:\n{proc.stderr[-3000:]}")
+    return proc
 
 
 def generate(course: Path = COURSE, labs: Path = LABS, only: list[str] | None = None, log=print) -> list[Path]:
