@@ -56,3 +56,19 @@ def test_system_install_as_user_says_what_to_run(student_dir):
     assert r.returncode == 2
     assert "sudo apt-get install linux-image-6.12-amd64 linux-headers-6.12-amd64" in r.stderr
     assert "uaccess-lab kernels install 6.12" in r.stderr
+
+
+@pytest.mark.nonroot
+def test_private_debian_apt_finds_the_packages_as_a_user(student_dir):
+    """Where the system's apt cannot help (Ubuntu, Binder), a user's private apt reads Debian's archive."""
+    kit = copy_tree_for(student_dir / "kit", REPO)
+    env = {"UACCESS_LAB_CACHE": str(student_dir / "cache"), "PYTHONPATH": str(kit), "UACCESS_LAB_APT": "debian"}
+    r = run_as(["/usr/bin/python3", "-c",
+                "from uaccess_lab import kernels as k; s = k.SERIES['6.12']; "
+                "print('\\n'.join(k._concrete_packages(s, k._apt_options(s, log=lambda m: None))))"],
+               cwd=kit, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    names = r.stdout.split()
+    assert any(n.startswith("linux-image-6.12.") and n.endswith("-amd64") for n in names), names
+    assert any(n.startswith("linux-kbuild-6.12") for n in names), names
+    assert (student_dir / "cache/apt/lists").is_dir()

@@ -15,6 +15,7 @@ A kernel comes by one of two routes, with the same layout under a root directory
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -228,7 +229,62 @@ def _run(argv: list[str], what: str, cwd: Path | None = None, timeout: float = 1
     return proc.stdout
 
 
-def _concrete_packages(series: KernelSeries) -> list[str]:
+# Debian's archive, for a private apt when the system's apt does not know the
+# kernel packages (Ubuntu, e.g. Binder's image) or has no package lists
+# (repo2docker deletes them). Needs Debian's keyring (package debian-archive-keyring).
+DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
+DEBIAN_SOURCES = """Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: {keyring}
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: {keyring}
+"""
+
+
+def _system_apt_knows(package: str) -> bool:
+    try:
+        out = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True,
+                             timeout=60, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "Candidate:" in out and "Candidate: (none)" not in out
+
+
+def _apt_options(series: KernelSeries, log=print) -> list[str]:
+    """Options for apt-get/apt-cache: none for the system's apt, or a private apt on Debian's archive.
+
+    UACCESS_LAB_APT=debian forces the private apt; =system forces the system's.
+    """
+    choice = os.environ.get("UACCESS_LAB_APT", "auto")
+    if choice == "system" or (choice == "auto" and _system_apt_knows(series.image_package)):
+        return []
+    if not DEBIAN_KEYRING.is_file():
+        raise KernelError(
+            f"this system's apt does not offer {series.image_package}, and Debian's archive keyring "
+            f"({DEBIAN_KEYRING}) is missing: an administrator runs `sudo apt-get install debian-archive-keyring`"
+        )
+    root = cache_dir() / "apt"
+    for sub in ("lists/partial", "cache/archives/partial", "sources"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    (root / "sources" / "debian.sources").write_text(DEBIAN_SOURCES.format(keyring=DEBIAN_KEYRING))
+    options = [
+        "-o", f"Dir::State::Lists={root / 'lists'}", "-o", f"Dir::Cache={root / 'cache'}",
+        "-o", "Dir::Etc::SourceList=/dev/null", "-o", f"Dir::Etc::SourceParts={root / 'sources'}",
+        "-o", "Dir::State::status=/dev/null", "-o", "Debug::NoLocking=1",
+        "-o", f"APT::Sandbox::User={pwd.getpwuid(os.geteuid()).pw_name}",
+    ]
+    log("reading Debian's package lists (private apt in the cache)")
+    _run(["apt-get", *options, "update"], "reading Debian's package lists (check the network, then retry)")
+    return options
+
+
+def _concrete_packages(series: KernelSeries, apt_options: list[str] = ()) -> list[str]:
     """The meta packages plus the versioned packages they pull in that we need.
 
     Follows Depends: of linux-image-*, linux-headers-* and linux-kbuild-* only;
@@ -243,7 +299,7 @@ def _concrete_packages(series: KernelSeries) -> list[str]:
             continue
         seen.append(name)
         out = _run(
-            ["apt-cache", "depends", "--no-recommends", "--no-suggests", name],
+            ["apt-cache", *apt_options, "depends", "--no-recommends", "--no-suggests", name],
             f"looking up the dependencies of {name}",
         )
         for line in out.splitlines():
@@ -292,7 +348,8 @@ def _install_system(series: KernelSeries, log) -> None:
 def _install_user(series: KernelSeries, log) -> Path:
     store = cache_dir() / "kernels"
     store.mkdir(parents=True, exist_ok=True)
-    packages = _concrete_packages(series)
+    apt_options = _apt_options(series, log)
+    packages = _concrete_packages(series, apt_options)
     # Unpack into a temporary directory in the same store and rename at the end,
     # so an interrupted install never leaves a half-unpacked kernel behind.
     with tempfile.TemporaryDirectory(prefix=".unpack-", dir=store) as tmp:
@@ -302,7 +359,7 @@ def _install_user(series: KernelSeries, log) -> Path:
         for package in packages:
             log(f"downloading {package}")
             _run(
-                ["apt-get", "download", package],
+                ["apt-get", *apt_options, "download", package],
                 f"downloading {package} (retry with `uaccess-lab kernels install {series.name}`; "
                 f"if apt knows no such package, an administrator must run `apt-get update`)",
                 cwd=debs,
