@@ -34,3 +34,20 @@ def test_environment_yml_installs_the_project_itself():
     assert "-e ." in pip_section
     assert env["name"] == "uaccess-lab"
     assert any(str(d).startswith("python=3.11") for d in env["dependencies"])
+
+
+def test_binder_requirements_pin_the_same_versions():
+    """binder/requirements.txt (repo2docker) pins exactly pyproject.toml's runtime dependencies."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    lines = [ln.split("#")[0].strip() for ln in (REPO / "binder/requirements.txt").read_text().splitlines()]
+    assert pins([ln for ln in lines if ln]) == pins(project["dependencies"])
+
+
+def test_binder_post_build_installs_the_kit_and_a_kernel_without_root():
+    """postBuild installs uaccess-lab and the default kernel by the non-root route, and fails loudly."""
+    script = (REPO / "binder/postBuild").read_text()
+    assert script.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in script
+    assert "pip install --no-deps -e ." in script
+    assert "uaccess-lab kernels install 6.1" in script
+    assert "sudo" not in script
+    assert (REPO / "binder/postBuild").stat().st_mode & 0o111
