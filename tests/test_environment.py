@@ -49,5 +49,6 @@ def test_binder_post_build_installs_the_kit_and_a_kernel_without_root():
     assert script.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in script
     assert "pip install --no-deps -e ." in script
     assert "uaccess-lab kernels install 6.1" in script
-    assert "sudo" not in script
+    commands = [ln for ln in script.splitlines() if not ln.lstrip().startswith("#")]
+    assert not any("sudo " in ln for ln in commands)
     assert (REPO / "binder/postBuild").stat().st_mode & 0o111
