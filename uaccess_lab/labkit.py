@@ -23,6 +23,7 @@ reuse it too), and the guest of `uaccess_lab.grading.notebook.check()`.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import zlib
@@ -40,7 +41,10 @@ __all__ = [
     "ask_both",
     "ask_kernel",
     "compare",
+    "check_module",
     "guest_info",
+    "in_guest",
+    "three_way",
     "shared_guest",
     "simulate",
 ]
@@ -324,6 +328,12 @@ def shared_guest(kernel: str | None = None):
             chosen.progress = _progress()
     _guests.clear()
     _guests[series] = chosen
+    # the driver tests and run_on_driver() look their guest up by the kernel argument they got
+    graded._guests[series] = chosen
+    if series == resolve(None).series:
+        graded._guests[None] = chosen
+    for key in [k for k, g in graded._guests.items() if g is not chosen]:
+        del graded._guests[key]
     if magics is not None and (magics.guest is None or magics.guest.kernel.series != series):
         if resolve(magics.series).series == series:
             magics.guest = chosen
@@ -512,3 +522,96 @@ def compare(prediction, simulated: Answer, kernel: Answer, *, fields: tuple[str,
             verdict = "your prediction differs"
         rows.append((_FIELDS.get(name, name), "-" if p is None else _fmt(p), _fmt(s), _fmt(k), verdict))
     return Comparison(rows, simulated.differences(kernel), title)
+
+
+def three_way(prediction, question: Question, *, fields: tuple[str, ...] = ("ret",), title: str = "",
+              kernel: str | None = None, plot: bool = False) -> Comparison:
+    """Ask the simulator and the real kernel `question`; show them beside `prediction`.
+
+    While nbgrader autogrades, the kernel is not asked (grading stays fast)
+    and only the simulator's answer is shown. With plot=True a picture of
+    the simulated call (sim.plot) follows the table.
+    """
+    from IPython.display import display
+
+    from uaccess_lab.grading.notebook import grading_now
+
+    if grading_now():
+        simulated = simulate(question)
+        kernel_answer = dataclasses.replace(simulated, where="kernel (not asked while grading)")
+    else:
+        simulated, kernel_answer = ask_both(question, kernel=kernel)[0]
+    table = compare(prediction, simulated, kernel_answer, fields=fields, title=title or _title(question))
+    display(table)
+    if plot:
+        import matplotlib.pyplot as plt
+
+        from sim.plot import plot_mm
+
+        fig = plot_mm(simulated.mm, simulated.call)
+        display(fig)
+        plt.close(fig)
+    return table
+
+
+def _title(q: Question) -> str:
+    args = {"access_ok": f"access_ok({q.uaddr:#x}, {q.size:#x})",
+            "get_user": f"get_user(x, (u{8 * q.size} __user *){q.uaddr:#x})",
+            "put_user": f"put_user({q.value:#x}, (u{8 * q.size} __user *){q.uaddr:#x})",
+            "copy_from_user": f"copy_from_user(kbuf, {q.uaddr:#x}, {q.size})",
+            "copy_to_user": f"copy_to_user({q.uaddr:#x}, kbuf, {q.size})",
+            "clear_user": f"clear_user({q.uaddr:#x}, {q.size})",
+            "strnlen_user": f"strnlen_user({q.uaddr:#x}, {_signed(q.size)})",
+            "strncpy_from_user": f"strncpy_from_user(kbuf, {q.uaddr:#x}, {_signed(q.size)})",
+            "gup_unlocked": f"get_user_pages_unlocked({q.uaddr:#x}, {q.size}, pages, {_flags(q.gup_flags)})",
+            "pin_fast": f"pin_user_pages_fast({q.uaddr:#x}, {q.size}, {_flags(q.gup_flags)}, pages)"}[q.api]
+    return f"{args}   window at {q.base:#x}: {q.layout}"
+
+
+def _flags(f: int) -> str:
+    names = [n for bit, n in ((ABI_FOLL_WRITE, "FOLL_WRITE"), (ABI_FOLL_LONGTERM, "FOLL_LONGTERM")) if f & bit]
+    return " | ".join(names) or "0"
+
+
+def in_guest(script: str, timeout: float = 60) -> None:
+    """Run a shell script in the shared guest, shown like a %%guest cell; skipped while grading."""
+    from IPython import get_ipython
+
+    from uaccess_lab.grading.notebook import grading_now
+
+    if grading_now():
+        print("(skipped while grading)")
+        return
+    shared_guest()
+    get_ipython().run_cell_magic("guest", f"--timeout {timeout}", script)
+
+
+def check_module(source_file: str, module: str, script: str, *, expect: str, timeout: float = 60) -> str:
+    """Build `source_file` as `module`.ko, load it in the shared guest, run `script`, unload.
+
+    Passes when the script exits 0 and its output contains `expect`;
+    otherwise raises AssertionError with the script's output, or the build
+    errors, or the kernel's crash report. Used by the labs' C test cells.
+    """
+    import contextlib
+    import sys
+
+    from uaccess_lab.grading.driver import DriverUnderTest, describe
+
+    path = Path(source_file)
+    if not path.is_file():
+        raise AssertionError(f"{path} does not exist: run the exercise cell (%%writefile {path.name}) first")
+    with contextlib.redirect_stderr(sys.stdout):
+        driver = DriverUnderTest(path.read_text(), module=module, guest=shared_guest(), source_name=path.name)
+        driver.require_build()
+        driver.load()
+        try:
+            result = driver.run(script, timeout=timeout)
+        finally:
+            if driver.guest.alive and not driver.guest.dirty:
+                driver.guest.unload(module)
+    if result.crash or result.timed_out or result.exit_code != 0 or expect not in result.stdout:
+        raise AssertionError(describe(result, "running the test") if (result.crash or result.timed_out) else
+                             f"expected {expect!r} in the output; the test printed (exit {result.exit_code}):\n"
+                             f"{result.stdout}{result.stderr}")
+    return result.stdout
