@@ -71,9 +71,14 @@ def fill_byte(seed: int, page: int, off: int) -> int:
     return (seed * 7 + page * 7919 + off * 31) % 255 + 1
 
 
+_OFFSET_PART = bytes((off * 31) % 255 for off in range(PAGE))
+
+
 def fill_page(seed: int, page: int) -> bytes:
-    """All 4096 bytes of filled page number `page` of a window."""
-    return bytes(fill_byte(seed, page, off) for off in range(PAGE))
+    """All 4096 bytes of filled page number `page` of a window (fill_byte for each offset, fast)."""
+    c = (seed * 7 + page * 7919) % 255
+    table = bytes(((x + c) % 255) + 1 for x in range(255)) + bytes(1)
+    return _OFFSET_PART.translate(table)
 
 
 def kbuf_image(api: str, seed: int, length: int) -> bytes:
