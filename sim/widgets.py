@@ -42,7 +42,7 @@ DEMO_BASE = 0x10000000
 
 
 def demo_address_space() -> AddressSpace:
-    """rw page holding a string | rw never touched | read-only | hole | PROT_NONE."""
+    """Two rw pages with a string across their boundary | read-only | hole | PROT_NONE."""
     mm = AddressSpace()
     mm.mmap(3 * PAGE_SIZE, PROT_READ | PROT_WRITE, addr=DEMO_BASE)
     text = b"Hello from user space!\0"
