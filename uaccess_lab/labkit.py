@@ -454,19 +454,22 @@ class Comparison:
         return not self.disagreements
 
     def _repr_html_(self) -> str:
-        head = ("<tr><th style='text-align:left'>" + "</th><th style='text-align:left'>".join(
-            ["", "your prediction", "simulator", "real kernel", ""]) + "</th></tr>")
+        cell = "text-align:left;padding:2px 10px;border:1px solid #ccc;vertical-align:top"
+        head = "".join(f"<th style='{cell}'>{h}</th>"
+                       for h in ("", "your prediction", "simulator", "real kernel", ""))
         body = []
         for label, pred, simv, kern, verdict in self.rows:
-            style = " style='background:#ffd6d6'" if verdict.startswith("SIM") else ""
-            cells = [html.escape(x) for x in (label, pred, simv, kern)]
-            body.append(f"<tr{style}><td><b>{cells[0]}</b></td><td><code>{cells[1]}</code></td>"
-                        f"<td><code>{cells[2]}</code></td><td><code>{cells[3]}</code></td>"
-                        f"<td>{html.escape(verdict)}</td></tr>")
-        out = f"<p><b>{html.escape(self.title)}</b></p>" if self.title else ""
-        out += f"<table>{head}{''.join(body)}</table>"
+            bad = verdict.startswith("SIM")
+            color = "background:#ffd6d6;color:#900;font-weight:bold" if bad else (
+                "color:#1a7f37" if verdict == "you were right" else "color:#b35900" if verdict else "")
+            cells = [f"<td style='{cell}'><b>{html.escape(label)}</b></td>"]
+            cells += [f"<td style='{cell}'><code>{html.escape(x)}</code></td>" for x in (pred, simv, kern)]
+            cells.append(f"<td style='{cell};{color}'>{html.escape(verdict)}</td>")
+            body.append(f"<tr{' style=background:#ffd6d6' if bad else ''}>{''.join(cells)}</tr>")
+        out = f"<p style='margin:4px 0'><code><b>{html.escape(self.title)}</b></code></p>" if self.title else ""
+        out += f"<table style='border-collapse:collapse;margin:0'><tr>{head}</tr>{''.join(body)}</table>"
         if self.disagreements:
-            out += ("<div style='border:3px solid #d00;background:#ffe0e0;color:#900;padding:6px;"
+            out += ("<div style='border:3px solid #d00;background:#ffe0e0;color:#900;padding:6px;margin-top:4px;"
                     "font-weight:bold'>THE SIMULATOR AND THE REAL KERNEL DISAGREE: this is a bug in "
                     "the simulator (sim/), not in your prediction. Please report it with this table.<br>"
                     + "<br>".join(html.escape(d) for d in self.disagreements) + "</div>")
@@ -490,9 +493,13 @@ def _fmt(v) -> str:
     if v is None:
         return "-"
     if isinstance(v, bytes):
-        return _short(v)
-    if isinstance(v, bool):
-        return str(v)
+        if len(v) <= 16:
+            return v.hex(" ")
+        return f"{v[:8].hex(' ')} ... {v[-8:].hex(' ')}  ({len(v)} bytes, {v.count(0)} of them 0)"
+    if isinstance(v, list) and v and isinstance(v[0], dict):
+        return "; ".join(", ".join(f"{k} {x}" for k, x in page.items()) for page in v)
+    if isinstance(v, list):
+        return " ".join("-" if x is None else str(x) for x in v)
     return str(v)
 
 
