@@ -20,7 +20,7 @@ from pathlib import Path
 
 from uaccess_lab.kernels import cache_dir
 
-from ._proc import kill_on_parent_death
+from ._proc import kill_on_parent_death, stop
 
 __all__ = ["use_kvm", "probe_kvm"]
 
@@ -105,5 +105,4 @@ def probe_kvm(image: Path, timeout: float = 4.0) -> bool:
                 return False
         return False
     finally:
-        proc.kill()
-        proc.wait(timeout=10)
+        stop(proc)
