@@ -2,7 +2,6 @@
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,10 @@ pytestmark = pytest.mark.vm
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory, monkeypatch_module):
     """A copy of the course with the sample class submitted, autograded once for all tests here."""
-    course = tmp_path_factory.mktemp("course") / "grader"
-    for part in ("nbgrader_config.py", "source", "driver_tests"):
-        src = REPO / "grader" / part
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, course / part)
+    course = workflow.scratch_course(tmp_path_factory.mktemp("course") / "grader", SAMPLES / LAB, LAB)
     # the notebooks' hidden tests come from this course's driver_tests/
     monkeypatch_module.setenv("UACCESS_LAB_GRADER", str(course))
     workflow.run_step(["generate_assignment", LAB, "--force"], course)
-    for student_dir in sorted((SAMPLES / LAB).iterdir()):
-        target = course / "submitted" / student_dir.name / LAB
-        shutil.copytree(student_dir, target)
     lines = []
     results = workflow.autograde(LAB, course, log=lines.append)
     return course, {r.student: r for r in results}, lines

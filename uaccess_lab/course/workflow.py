@@ -38,6 +38,22 @@ def run_step(args: list[str], course: Path = COURSE, timeout: float = 3600) -> s
     return output
 
 
+def scratch_course(dest: Path, submissions_dir: Path | None = None, lab: str | None = None) -> Path:
+    """A throw-away copy of the course in `dest` (config, sources, hidden tests), for trying
+    the workflow on a sample class: each student directory under `submissions_dir`
+    becomes submitted/<student>/<lab>/. Returns the new course directory."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in ("nbgrader_config.py", "source", "driver_tests"):
+        src = COURSE / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / part)
+    if submissions_dir is not None:
+        for student_dir in sorted(p for p in submissions_dir.iterdir() if p.is_dir()):
+            shutil.copytree(student_dir, dest / "submitted" / student_dir.name / lab)
+    return dest
+
+
 def submissions(lab: str, course: Path = COURSE) -> list[str]:
     """Student ids with a submission of `lab` in submitted/ (after `collect`, or copied there by hand)."""
     root = course / "submitted"
