@@ -530,8 +530,6 @@ static void setup(void)
 	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mount("sys", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mount("dev", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
-	mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
-	mount("run", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
 	mkdir("/dev/pts", 0755);
 	mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "ptmxmode=0666");
 	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
@@ -544,6 +542,24 @@ static void setup(void)
 		close(fd);
 	cmdline[n > 0 ? n : 0] = 0;
 
+	/*
+	 * Kernels from a per-user cache keep their modules outside /lib/modules.
+	 * Bind-mount (not symlink) them there before /tmp gets its own tmpfs,
+	 * so a cache under the host's /tmp stays visible.
+	 */
+	uname(&u);
+	if (cmdline_value(cmdline, "uaccess.moddir", value, sizeof(value))) {
+		char target[600];
+
+		mount("modules", "/lib/modules", "tmpfs", 0, "mode=0755");
+		snprintf(target, sizeof(target), "/lib/modules/%s", u.release);
+		mkdir(target, 0755);
+		if (mount(value, target, NULL, MS_BIND, NULL))
+			klog("cannot bind %s to %s: %s\n", value, target, strerror(errno));
+	}
+	mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	mount("run", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+
 	/* virtme-ng's --rwdir export: tag virtme.initmount0, path without leading '/'. */
 	if (cmdline_value(cmdline, "virtme_initmount0", value, sizeof(value))) {
 		snprintf(workdir, sizeof(workdir), "/%s", value);
@@ -551,16 +567,6 @@ static void setup(void)
 		if (mount("virtme.initmount0", workdir, "9p", 0,
 			  "trans=virtio,version=9p2000.L,access=any,msize=524288"))
 			klog("cannot mount the work dir %s: %s\n", workdir, strerror(errno));
-	}
-	/* Kernels from a per-user cache keep their modules outside /lib/modules. */
-	uname(&u);
-	if (cmdline_value(cmdline, "uaccess.moddir", value, sizeof(value))) {
-		char link[600];
-
-		mount("modules", "/lib/modules", "tmpfs", 0, "mode=0755");
-		snprintf(link, sizeof(link), "/lib/modules/%s", u.release);
-		if (symlink(value, link))
-			klog("cannot link %s: %s\n", link, strerror(errno));
 	}
 }
 
