@@ -55,12 +55,9 @@ static inline char *map_pages(size_t pages, int prot)
 	return p;
 }
 
-/* One counter from /proc/vmstat, after folding the per-CPU deltas in. */
-static inline long vmstat(const char *name)
+/* Fold the per-CPU vmstat deltas into /proc/vmstat (slow under emulation). */
+static inline void vmstat_refresh(void)
 {
-	char key[64];
-	long value;
-	FILE *f;
 	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
 
 	if (fd >= 0) {
@@ -68,7 +65,15 @@ static inline long vmstat(const char *name)
 			perror("stat_refresh");
 		close(fd);
 	}
-	f = fopen("/proc/vmstat", "r");
+}
+
+/* One counter from /proc/vmstat as it stands (call vmstat_refresh() first). */
+static inline long vmstat_read(const char *name)
+{
+	char key[64];
+	long value;
+	FILE *f = fopen("/proc/vmstat", "r");
+
 	if (!f)
 		setup_fail("open /proc/vmstat: %s", strerror(errno));
 	while (fscanf(f, "%63s %ld", key, &value) == 2) {
@@ -80,6 +85,13 @@ static inline long vmstat(const char *name)
 	fclose(f);
 	setup_fail("/proc/vmstat has no %s", name);
 	return -1;
+}
+
+/* One counter from /proc/vmstat, after folding the per-CPU deltas in. */
+static inline long vmstat(const char *name)
+{
+	vmstat_refresh();
+	return vmstat_read(name);
 }
 
 #endif /* CDEV_USER_H */

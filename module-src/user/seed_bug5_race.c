@@ -17,7 +17,7 @@
 #include <time.h>
 #include "cdev_user.h"
 
-#define SECONDS 2
+#define SECONDS 1
 
 static int fd;
 static char *buf_x, *buf_y;

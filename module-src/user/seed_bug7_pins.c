@@ -16,8 +16,11 @@ static long pins_in_flight(void)
 	long best = -1;
 	int i;
 
-	for (i = 0; i < 5; i++) {
-		long v = vmstat("nr_foll_pin_acquired") - vmstat("nr_foll_pin_released");
+	for (i = 0; i < 2; i++) {
+		long v;
+
+		vmstat_refresh();
+		v = vmstat_read("nr_foll_pin_acquired") - vmstat_read("nr_foll_pin_released");
 
 		if (best < 0 || v < best)
 			best = v;
