@@ -17,7 +17,10 @@ then start QEMU ourselves, so that:
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import importlib.util
+import json
 import lzma
 import os
 import re
@@ -25,10 +28,11 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import resources
 from pathlib import Path
 
-from uaccess_lab.kernels import Kernel
+from uaccess_lab.kernels import Kernel, cache_dir
 
 from ._vmlinux import boot_image
 
@@ -69,7 +73,57 @@ def virtme_run() -> list[str]:
 
 def qemu_command(kernel: Kernel, *, memory: str, cpus: int, kvm: bool, workdir: Path,
                  statedir: Path, agent: Path) -> list[str]:
-    """QEMU argv that boots `kernel` with `agent` as init and `workdir` writable."""
+    """QEMU argv that boots `kernel` with `agent` as init and `workdir` (in statedir) writable.
+
+    Plans are saved in the user's cache, so only the first boot of a kernel
+    with given settings waits for virtme-ng (about a second).
+    """
+    saved = cache_dir() / "plans" / _plan_key(kernel, memory, cpus, kvm, agent)
+    try:
+        plan = json.loads((saved / "plan.json").read_text())
+        if (saved / "initramfs.cpio").is_file():
+            return [_rebase(arg, plan["statedir"], str(statedir)) for arg in plan["argv"]]
+    except (OSError, ValueError, KeyError):
+        pass
+    argv = _plan_with_virtme(kernel, memory=memory, cpus=cpus, kvm=kvm, workdir=workdir,
+                             statedir=statedir, agent=agent)
+    argv[argv.index("-initrd") + 1] = str(saved / "initramfs.cpio")
+    try:
+        saved.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=saved.parent))
+        shutil.copy(statedir / "initramfs.cpio", tmp / "initramfs.cpio")
+        (tmp / "plan.json").write_text(json.dumps({"statedir": str(statedir), "argv": argv}))
+        for name in ("initramfs.cpio", "plan.json"):  # initramfs first: plan.json marks it done
+            os.replace(tmp / name, saved / name)
+        shutil.rmtree(tmp, ignore_errors=True)
+    except OSError:
+        argv[argv.index("-initrd") + 1] = str(statedir / "initramfs.cpio")
+    return argv
+
+
+def _plan_key(kernel: Kernel, memory: str, cpus: int, kvm: bool, agent: Path) -> str:
+    """Everything a saved plan depends on, hashed."""
+    try:
+        virtme_version = importlib.metadata.version("virtme-ng")
+    except importlib.metadata.PackageNotFoundError:
+        virtme_version = "?"
+    stat = kernel.image.stat()
+    parts = [virtme_version, str(kernel.image), stat.st_size, stat.st_mtime_ns,
+             str(kernel.modules_dir), memory, cpus, kvm, str(agent),
+             hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+             hashlib.sha256(resources.files("uaccess_lab.guest").joinpath("stage1.sh")
+                            .read_bytes()).hexdigest()]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
+
+
+def _rebase(arg: str, old: str, new: str) -> str:
+    """Move paths under the saved plan's state dir to this guest's (with and without "/")."""
+    return arg.replace(old, new).replace(old.lstrip("/"), new.lstrip("/"))
+
+
+def _plan_with_virtme(kernel: Kernel, *, memory: str, cpus: int, kvm: bool, workdir: Path,
+                      statedir: Path, agent: Path) -> list[str]:
+    """Ask virtme-run for the QEMU argv and initramfs, then adapt them (module docstring)."""
     initrd = statedir / "initramfs.cpio"
     if initrd.exists():
         initrd.unlink()
@@ -157,10 +211,19 @@ def _uncompressed_modules(initrd: Path) -> bytes:
     return entries
 
 
+# While the initramfs is root, the kernel's module requests (a dozen crypto
+# algorithms at boot) run virtme-ng's /sbin/modprobe script, which only logs
+# that it has no such module; under TCG each costs 50-100 ms. A file that is
+# not executable fails the same requests at once. The real root's modprobe
+# takes over after switch_root.
+_NO_MODPROBE = b"#!/bin/sh\n# uaccess-lab: not executable on purpose (see _plan.py)\nexit 1\n"
+
+
 def append_stage1(initrd: Path) -> None:
     """Append a cpio archive holding /uaccess-init; the kernel unpacks both archives."""
     script = resources.files("uaccess_lab.guest").joinpath("stage1.sh").read_bytes()
     archive = (_cpio_entry("uaccess-init", script, 0o100755) + _uncompressed_modules(initrd)
+               + _cpio_entry("bin/modprobe", _NO_MODPROBE, 0o100644)
                + _cpio_entry("TRAILER!!!", b"", 0))
     with open(initrd, "ab") as f:
         f.write(b"\0" * (-f.tell() % 4) + archive)
