@@ -3,7 +3,8 @@
  * uaccess_demo.c - the course's teaching and probe driver.
  *
  * Loading it creates /dev/uaccess_demo (mode 0666). Each ioctl on it makes
- * exactly one call to one of the kernel's user-memory functions - access_ok,
+ * exactly one call to one of the kernel's user-memory functions - access_ok
+ * (with a run-time size, or the constant sizeof(u64)),
  * get_user, put_user, copy_from_user, copy_to_user, clear_user,
  * strnlen_user, strncpy_from_user, get_user_pages_unlocked or
  * pin_user_pages_fast - with the arguments the caller passed, and reports
@@ -274,6 +275,10 @@ static long demo_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	switch (cmd) {
 	case UACCESS_DEMO_ACCESS_OK:
 		req.ret = access_ok((void __user *)(unsigned long)req.uaddr, req.size);
+		ret = 0;
+		break;
+	case UACCESS_DEMO_ACCESS_OK_CONST8:
+		req.ret = access_ok((void __user *)(unsigned long)req.uaddr, sizeof(u64));
 		ret = 0;
 		break;
 	case UACCESS_DEMO_GET_USER:

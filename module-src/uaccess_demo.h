@@ -82,5 +82,7 @@ struct uaccess_demo_info {
 #define UACCESS_DEMO_STRNCPY_FROM_USER _IOWR(UACCESS_DEMO_MAGIC, 8, struct uaccess_demo_req)
 #define UACCESS_DEMO_GUP_UNLOCKED      _IOWR(UACCESS_DEMO_MAGIC, 9, struct uaccess_demo_req)
 #define UACCESS_DEMO_PIN_FAST          _IOWR(UACCESS_DEMO_MAGIC, 10, struct uaccess_demo_req)
+/* access_ok(uaddr, sizeof(u64)): a size the compiler knows (6.12 checks only uaddr then) */
+#define UACCESS_DEMO_ACCESS_OK_CONST8  _IOWR(UACCESS_DEMO_MAGIC, 11, struct uaccess_demo_req)
 
 #endif /* UACCESS_DEMO_H */

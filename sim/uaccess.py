@@ -127,16 +127,22 @@ class Kernel:
             del history[:500]
 
     # -- access_ok -------------------------------------------------------------
-    def access_ok(self, uaddr: int, size: int) -> bool:
+    def access_ok(self, uaddr: int, size: int, *, constant_size: bool = False) -> bool:
         """Is [uaddr, uaddr+size) inside user space? A range check only: it never looks at mappings.
 
         6.1 (include/asm-generic/access_ok.h): size <= TASK_SIZE_MAX and
-        uaddr <= TASK_SIZE_MAX - size. 6.12 (arch/x86/include/asm/uaccess_64.h,
-        non-constant size): the end uaddr+size, wrapping, must be <=
-        USER_PTR_MAX and not below uaddr.
+        uaddr <= TASK_SIZE_MAX - size. 6.12 (arch/x86/include/asm/uaccess_64.h):
+        the end uaddr+size, wrapping, must be <= USER_PTR_MAX and not below
+        uaddr - except when the compiler knows size is a constant <= PAGE_SIZE
+        (constant_size=True, e.g. access_ok(p, sizeof(u64))): then only uaddr
+        is checked, since the guard page above the top catches the rest.
         """
         uaddr, size = _u64("uaddr", uaddr), _u64("size", size)
-        ok = self._access_ok(uaddr, size)
+        upm = self.profile.user_ptr_max
+        if constant_size and upm is not None and size <= PAGE_SIZE:
+            ok = uaddr <= upm
+        else:
+            ok = self._access_ok(uaddr, size)
         self._record(Access("access_ok", uaddr, size, size if ok else 0, ok))
         return ok
 

@@ -241,3 +241,13 @@ def test_la57_moves_the_top_of_user_space(version):
     assert mm.mmap(PAGE_SIZE, RW) < 1 << 47  # without a hint mmap stays below 2**47
     with pytest.raises(sim.SimUsageError, match="outside user space"):
         sim.AddressSpace().mmap(PAGE_SIZE, RW, addr=1 << 48)
+
+
+def test_access_ok_with_a_constant_size_on_612_checks_only_the_start():
+    """6.12's __access_ok() skips the end check for a compile-time size <= PAGE_SIZE; 6.1 always checks it."""
+    k61 = sim.Kernel(sim.AddressSpace(), "6.1")
+    k612 = sim.Kernel(sim.AddressSpace(), "6.12")
+    addr = TASK_SIZE_MAX - 4
+    assert not k61.access_ok(addr, 8, constant_size=True)
+    assert k612.access_ok(addr, 8, constant_size=True)
+    assert not k612.access_ok(addr, 8)  # the same size known only at run time

@@ -15,7 +15,7 @@
  *
  * Scenario line, space separated, numbers in C syntax (0x...):
  *   id api base layout uaddr size value gup_flags kbuf_len seed nuls poke
- * api     access_ok get_user put_user copy_from_user copy_to_user clear_user
+ * api     access_ok access_ok_const8 get_user put_user copy_from_user copy_to_user clear_user
  *         strnlen_user strncpy_from_user gup_unlocked pin_fast
  * layout  one character per page from base:
  *         '-' hole (nothing mapped)      'n' PROT_NONE
@@ -29,6 +29,11 @@
  *
  * Output: first {"info": ...}, then one object per scenario; "skip" when
  * the window could not be laid out here (something else already mapped).
+ *
+ * It doubles as the labs' client for asking the real kernel one question,
+ * e.g. "how much of a 16-byte copy_to_user lands before a read-only page?":
+ *
+ *   echo "1 copy_to_user 0x100000000 wr- 0x100000ff8 16 0 0 16 7 - -" | ./uaccess_record
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -192,6 +197,7 @@ static const struct {
 	unsigned long cmd;
 } apis[] = {
 	{ "access_ok", UACCESS_DEMO_ACCESS_OK },
+	{ "access_ok_const8", UACCESS_DEMO_ACCESS_OK_CONST8 },
 	{ "get_user", UACCESS_DEMO_GET_USER },
 	{ "put_user", UACCESS_DEMO_PUT_USER },
 	{ "copy_from_user", UACCESS_DEMO_COPY_FROM_USER },

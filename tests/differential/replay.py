@@ -71,6 +71,8 @@ def observe(sc: dict, version: str, la57: bool = False) -> dict:
     kbuf = bytearray(S.kbuf_image(api, sc["seed"], sc["kbuf_len"]))
     if api == "access_ok":
         out["ret"] = int(k.access_ok(uaddr, size))
+    elif api == "access_ok_const8":
+        out["ret"] = int(k.access_ok(uaddr, 8, constant_size=True))
     elif api == "get_user":
         err, value = k.get_user(uaddr, size)
         out["ret"], out["value"] = err, value

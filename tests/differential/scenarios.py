@@ -38,6 +38,7 @@ FOLL_LONGTERM = 0x10000
 
 APIS = (
     "access_ok",
+    "access_ok_const8",
     "get_user",
     "put_user",
     "copy_from_user",
@@ -49,9 +50,10 @@ APIS = (
     "pin_fast",
 )
 
-#: how many scenarios of each API a full corpus has (sums to 2,600)
+#: how many scenarios of each API a full corpus has (sums to 2,720)
 MIX = {
     "access_ok": 260,
+    "access_ok_const8": 120,
     "get_user": 300,
     "put_user": 260,
     "copy_from_user": 300,
@@ -362,6 +364,11 @@ def generate(seed: int = 1, mix: dict[str, int] | None = None, la57: bool = Fals
             s = Scenario(id=len(out), api=api, base=0, layout="", uaddr=0, size=0, seed=g.r.randrange(1 << 16))
             if api == "access_ok":
                 g.access_ok(s)
+            elif api == "access_ok_const8":
+                g.access_ok(s)
+                s.size = 8
+                if g.r.random() < 0.7:
+                    s.uaddr = g.r.choice([TASK_SIZE_MAX, g.top]) - g.r.randint(-16, 16)
             elif api in ("get_user", "put_user"):
                 g.get_put(s)
             elif api in ("copy_from_user", "copy_to_user"):
