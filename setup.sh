@@ -77,8 +77,13 @@ if [ "$mode" = lab ]; then
     uaccess-lab doctor || true
     root_flag=()
     [ "$(id -u)" -eq 0 ] && root_flag=(--allow-root)
-    say "starting JupyterLab on labs/"
-    exec jupyter lab --notebook-dir="$here/labs" --no-browser "${root_flag[@]}" "$@"
+    # labs/ unless the caller chose another directory
+    dir_flag=(--notebook-dir="$here/labs")
+    for arg in "$@"; do
+        case "$arg" in --notebook-dir=* | --ServerApp.root_dir=*) dir_flag=() ;; esac
+    done
+    say "starting JupyterLab on ${dir_flag[*]:+labs/}${dir_flag[*]:-the given directory}"
+    exec jupyter lab "${dir_flag[@]}" --no-browser "${root_flag[@]}" "$@"
 fi
 
 say "running the tests"

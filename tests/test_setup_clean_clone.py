@@ -2,8 +2,6 @@
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -12,16 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import free_port, stop_group
 from tests.unprivileged import PASS_THROUGH, USER, copy_tree_for, ensure_user
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.vm  # slow: each creates a fresh .venv and installs every pinned package
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def command(argv, user):
@@ -88,8 +81,4 @@ def test_setup_lab_starts_jupyterlab_on_labs(fresh_kit):
         listed = {item["name"] for item in __import__("json").loads(page)["content"]}
         assert listed == {p.name for p in (kit / "labs").iterdir() if not p.name.startswith(".")}
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_group(proc)
