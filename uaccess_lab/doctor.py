@@ -56,9 +56,8 @@ def check_python_packages() -> Check:
         return Check("Python packages", False, "uaccess-lab is not pip-installed",
                      "run ./setup.sh lab (it creates .venv and installs everything)")
     wrong = []
-    for req in requirements:
-        if "extra ==" in req:
-            continue
+    runtime = [req for req in requirements if "extra ==" not in req]
+    for req in runtime:
         name, _, pinned = req.partition("==")
         name = name.strip()
         try:
@@ -72,7 +71,7 @@ def check_python_packages() -> Check:
     if wrong:
         return Check("Python packages", False, f"{found}; " + ", ".join(wrong),
                      "run ./setup.sh lab again to reinstall the pinned versions")
-    return Check("Python packages", True, f"{found}; {len(requirements)} pinned packages OK")
+    return Check("Python packages", True, f"{found}; {len(runtime)} pinned packages OK")
 
 
 def check_tool(tool: str, package: str) -> Check:
