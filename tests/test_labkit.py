@@ -44,3 +44,26 @@ def test_compare_flags_disagreement_loudly():
     assert "bug in the simulator" in table._repr_html_()
     assert "resident" in str(table)
     assert compare(0, s, Answer(ret=0, resident="1", where="k")).agree
+
+
+def test_one_guest_shared_with_the_magics_and_the_driver_tests(monkeypatch):
+    """labkit, the %%guest magics and check()/run_on_driver() use one guest (none is booted here)."""
+    from types import SimpleNamespace
+
+    from uaccess_lab import labkit
+    from uaccess_lab.grading import notebook as graded
+
+    magics = SimpleNamespace(series=None, guest=None)
+    monkeypatch.setattr(labkit, "_magics", lambda: magics)
+    monkeypatch.setattr(labkit, "_guests", {})
+    monkeypatch.setattr(graded, "_guests", {})
+    g = labkit.shared_guest()
+    assert g.kernel.series == "6.1"
+    assert magics.guest is g, "the magics are handed the guest labkit created"
+    assert graded._guests[None] is g and graded._guests["6.1"] is g
+    assert labkit.shared_guest("6.1") is g
+
+    g612 = labkit.shared_guest("6.12")
+    assert g612 is not g and g612.kernel.series == "6.12"
+    assert None not in graded._guests and graded._guests["6.12"] is g612, "the 6.1 guest is no longer handed out"
+    assert magics.guest is g, "the magics keep their own kernel choice (%kernel 6.1)"

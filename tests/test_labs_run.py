@@ -1,8 +1,9 @@
 """Every lab runs top to bottom headless, on the real kernel in a guest.
 
 Instructor versions (grader/source/): every cell runs without an error or
-stderr output, so the solutions pass all their tests, visible and hidden,
-and no table shows a simulator/kernel disagreement. Student versions
+stderr output, so the solutions pass all their tests, visible and hidden;
+no table shows a simulator/kernel disagreement, nor a solution's prediction
+that differs from the kernel. Student versions
 (labs/): every cell that is not an exercise (a solution cell) or a test runs
 without an error, with the exercises left as the student gets them.
 Each notebook's wall time is recorded in
@@ -56,6 +57,9 @@ def _problems(nb: nbformat.NotebookNode, skip_exercises: bool) -> list[str]:
                 found.append(f"cell {i} ({meta.get('grade_id', '')}): {out.ename}: {out.evalue[:2000]}")
             elif out.output_type == "stream" and out.name == "stderr":
                 found.append(f"cell {i} ({meta.get('grade_id', '')}) wrote to stderr: {out.text[:2000]}")
+            if not skip_exercises and "your prediction differs" in text:
+                found.append(f"cell {i} ({meta.get('grade_id', '')}): the solution's prediction differs from "
+                             f"the kernel:\n{text[:2000]}")
             if "bug in the simulator" in text:
                 found.append(f"cell {i} ({meta.get('grade_id', '')}): the simulator and the kernel disagree:\n"
                              f"{text[:2000]}")

@@ -44,6 +44,7 @@ __all__ = [
     "check_module",
     "guest_info",
     "in_guest",
+    "run_module",
     "three_way",
     "shared_guest",
     "simulate",
@@ -185,6 +186,16 @@ class Answer:
     user: list = field(default_factory=list)
     pages: list = field(default_factory=list)
     where: str = ""
+
+    @property
+    def page0_refs(self) -> int | None:
+        """GUP: how much the call raised page 0's refcount (None: no page returned)."""
+        return self.pages[0]["refs"] if self.pages else None
+
+    @property
+    def page0_zero(self) -> int | None:
+        """GUP: 1 if page 0 is the shared zero page (None: no page returned)."""
+        return self.pages[0]["zero"] if self.pages else None
 
     def differences(self, other: Answer) -> list[str]:
         """Every field in which the two answers differ, as readable lines."""
@@ -440,7 +451,8 @@ def guest_info(kernel: str | None = None) -> dict:
 # ---------------------------------------------------------------- the table
 
 _FIELDS = {"ret": "return value", "value": "value read", "kbuf": "kernel buffer",
-           "resident": "pages present", "pages": "GUP pages"}
+           "resident": "pages present", "user": "CRC-32 of each page", "pages": "GUP pages",
+           "page0_refs": "page 0: refcount +", "page0_zero": "page 0 is the zero page"}
 
 
 class Comparison:
@@ -508,7 +520,8 @@ def compare(prediction, simulated: Answer, kernel: Answer, *, fields: tuple[str,
     """Your prediction, the simulator's answer and the real kernel's, side by side.
 
     :param prediction: your value for the first of `fields` (or a dict field -> value; None: no prediction)
-    :param fields: which Answer fields to show (ret, value, kbuf, resident, pages)
+    :param fields: which Answer fields to show (ret, value, kbuf, resident, user, pages,
+        page0_refs, page0_zero)
     :returns: a Comparison, shown as an HTML table; every field in which the
         simulator and the kernel differ (all fields are checked, not only the
         ones shown) is listed in red as a simulator bug.
@@ -593,6 +606,39 @@ def in_guest(script: str, timeout: float = 60) -> None:
     get_ipython().run_cell_magic("guest", f"--timeout {timeout}", script)
 
 
+def _run_module(source: str, module: str, script: str, source_name: str, timeout: float):
+    """Build `source` as `module`.ko, load it in the shared guest, run `script`, unload; the Result."""
+    import contextlib
+    import sys
+
+    from uaccess_lab.grading.driver import DriverUnderTest
+
+    with contextlib.redirect_stderr(sys.stdout):
+        driver = DriverUnderTest(source, module=module, guest=shared_guest(), source_name=source_name)
+        driver.require_build()
+        driver.load()
+        try:
+            return driver.run(script, timeout=timeout)
+        finally:
+            if driver.guest.alive and not driver.guest.dirty:
+                driver.guest.unload(module)
+
+
+def run_module(source: str, module: str, script: str, *, timeout: float = 60) -> None:
+    """Demonstrations: build and load C `source` as `module`, run `script` in the guest, print
+    what it printed (and any kernel crash), unload. Skipped while grading."""
+    from uaccess_lab.grading.driver import describe
+    from uaccess_lab.grading.notebook import grading_now
+
+    if grading_now():
+        print("(skipped while grading)")
+        return
+    result = _run_module(source, module, script, f"{module}.c", timeout)
+    print(result.stdout + result.stderr, end="")
+    if result.crash or result.timed_out:
+        print(describe(result, "running the demonstration"))
+
+
 def check_module(source_file: str, module: str, script: str, *, expect: str, timeout: float = 60) -> str:
     """Build `source_file` as `module`.ko, load it in the shared guest, run `script`, unload.
 
@@ -600,25 +646,15 @@ def check_module(source_file: str, module: str, script: str, *, expect: str, tim
     otherwise raises AssertionError with the script's output, or the build
     errors, or the kernel's crash report. Used by the labs' C test cells.
     """
-    import contextlib
-    import sys
-
-    from uaccess_lab.grading.driver import DriverUnderTest, describe
+    from uaccess_lab.grading.driver import describe
 
     path = Path(source_file)
     if not path.is_file():
         raise AssertionError(f"{path} does not exist: run the exercise cell (%%writefile {path.name}) first")
-    with contextlib.redirect_stderr(sys.stdout):
-        driver = DriverUnderTest(path.read_text(), module=module, guest=shared_guest(), source_name=path.name)
-        driver.require_build()
-        driver.load()
-        try:
-            result = driver.run(script, timeout=timeout)
-        finally:
-            if driver.guest.alive and not driver.guest.dirty:
-                driver.guest.unload(module)
-    if result.crash or result.timed_out or result.exit_code != 0 or expect not in result.stdout:
-        raise AssertionError(describe(result, "running the test") if (result.crash or result.timed_out) else
-                             f"expected {expect!r} in the output; the test printed (exit {result.exit_code}):\n"
+    result = _run_module(path.read_text(), module, script, path.name, timeout)
+    if result.crash or result.timed_out:
+        raise AssertionError(describe(result, "running the test"))
+    if result.exit_code != 0 or expect not in result.stdout:
+        raise AssertionError(f"expected {expect!r} in the output; the test printed (exit {result.exit_code}):\n"
                              f"{result.stdout}{result.stderr}")
     return result.stdout
