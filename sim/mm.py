@@ -261,6 +261,21 @@ class AddressSpace:
         """{page address: page} for every page with a page table entry."""
         return {vpn << PAGE_SHIFT: p for vpn, p in sorted(self._ptes.items())}
 
+    def refcount(self, addr: int) -> int:
+        """page_count() of the page mapped at addr (0 if none is mapped there yet)."""
+        page = self.page_at(addr)
+        return page.refcount if page is not None else 0
+
+    def pincount(self, addr: int) -> int:
+        """How many pins are held on the page mapped at addr (0 if none)."""
+        page = self.page_at(addr)
+        return page.pincount if page is not None else 0
+
+    def dirty(self, addr: int) -> bool:
+        """Has the page mapped at addr been written since it was created?"""
+        page = self.page_at(addr)
+        return bool(page is not None and page.dirty)
+
     def memory_usage(self) -> int:
         """Bytes of page data the simulation holds for this process (touched pages only)."""
         return sum(PAGE_SIZE for p in self._ptes.values() if not p.is_zero_page)

@@ -153,3 +153,16 @@ def test_gup_without_a_pages_array_only_faults_in(version):
     k = sim.Kernel(mm, version)
     assert k.get_user_pages_unlocked(a, 2, None, FOLL_WRITE) == 2
     assert all(p.refcount == 1 and not p.is_zero_page for p in mm.resident().values())
+
+
+def test_inspection_by_address(version):
+    """AddressSpace.refcount/pincount/dirty report on the page mapped at an address."""
+    mm = sim.AddressSpace()
+    a = mm.mmap(2 * PAGE_SIZE, RW)
+    k = sim.Kernel(mm, version)
+    assert (mm.refcount(a), mm.pincount(a), mm.dirty(a)) == (0, 0, False)  # nothing there yet
+    pages = []
+    k.pin_user_pages_fast(a, 1, FOLL_WRITE, pages)
+    assert (mm.refcount(a), mm.pincount(a), mm.dirty(a)) == (1 + GUP_PIN_COUNTING_BIAS, 1, True)
+    k.unpin_user_page(pages[0])
+    assert (mm.refcount(a), mm.pincount(a)) == (1, 0)
