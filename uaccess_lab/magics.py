@@ -125,8 +125,8 @@ class UaccessMagics(Magics):
             print(_build_errors(build, cell), file=sys.stderr)
             return None
         took = "cached" if build.cached else f"{build.duration:.1f} s"
-        print(f"built {build.name}.ko for {build.kernel} ({took}"
-              f"{', %d warnings' % len(build.warnings) if build.warnings else ''})")
+        warned = f", {len(build.warnings)} warnings" if build.warnings else ""
+        print(f"built {build.name}.ko for {build.kernel} ({took}{warned})")
         for warning in build.warnings:
             print(f"  {warning}")
         if not args.load:

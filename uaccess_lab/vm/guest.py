@@ -15,6 +15,11 @@ panic or a frozen guest is still seen and explained.
 After a fatal crash (oops, BUG, lockup, panic, a command stuck in the kernel)
 the guest is dirty: the next `run()` reboots it first and says so in
 `Result.rebooted`.
+
+Files: the host's files are visible read-only at their own paths and cached
+by the guest, so a host file that changes while the guest runs may look
+stale there. Pass changing files through `copy_in()` (or `load()` for .ko
+files): they land in the writable work dir, which is never cached.
 """
 
 from __future__ import annotations
@@ -159,6 +164,7 @@ class Guest:
         self._statedir: Path | None = None
         self._argv: list[str] | None = None
         self._dirty: Crash | None = None
+        self._interrupted = False  # a command was abandoned (Ctrl-C): reboot before the next
         self._replies: queue.Queue = queue.Queue()
         self._console: collections.deque[tuple[int, str]] = collections.deque(maxlen=_CONSOLE_LINES)
         self._console_seq = 0
@@ -225,6 +231,7 @@ class Guest:
             self._proc = None
         self.modules.clear()
         self._dirty = None
+        self._interrupted = False
 
     def _boot(self) -> None:
         self._shutdown()
@@ -379,6 +386,9 @@ class Guest:
             return result
 
     def _ensure_ready(self) -> str | None:
+        if self._interrupted:
+            self._boot()
+            return "the guest was rebooted because the previous command was interrupted"
         if self.alive and not self.dirty:
             return None
         if self._proc is None and self.boots == 0:
@@ -421,7 +431,11 @@ class Guest:
         started = time.monotonic()
         self._send(rid, argv, timeout, limit)
         # The agent enforces the timeout; we only give up if the agent itself is stuck.
-        reply = self._wait_reply(rid, timeout + _KILL_GRACE + max(15.0, timeout / 2))
+        try:
+            reply = self._wait_reply(rid, timeout + _KILL_GRACE + max(15.0, timeout / 2))
+        except KeyboardInterrupt:
+            self._interrupted = True  # the command may still run: start afresh next time
+            raise
         if reply is None or reply[0] == "eof":
             return self._guest_lost(argv, mark, started, frozen=reply is None)
         _, status, code, usec, (out, err, klog) = reply[1]
