@@ -102,3 +102,16 @@ def test_duplicate_names_and_unknown_parents_are_refused():
 
     with pytest.raises(ValueError, match="parent 'nobody' is not a test"):
         suite.select()
+
+
+def test_sources_that_read_host_files_are_not_built():
+    """#include of a host path, an unknown local header, or .incbin is refused before the compiler runs."""
+    from uaccess_lab.grading.driver import DriverUnderTest, source_problems
+
+    assert source_problems('#include <linux/module.h>\n#include "compat.h"\n') == []
+    problems = source_problems('#include "/etc/passwd"\n#include "../grader/x.py"\n#include <stdio.h>\n'
+                               'asm(".incbin \\"/etc/shadow\\"");\n#include "notes.h"\n')
+    assert [p.split(":")[0] for p in problems] == ["line 1", "line 2", "line 3", "line 5", "line 4"]
+    driver = DriverUnderTest('#include "/etc/passwd"\n', kernel="6.1")
+    with pytest.raises(TestFailure, match="line 1: #include of '/etc/passwd'"):
+        driver.require_build()

@@ -53,6 +53,31 @@ def user_programs() -> Path:
     return final / "user"
 
 
+# The compiler runs on the host: a student's #include could read any host file
+# into the build log (other students' work, the hidden tests). Only kernel
+# headers and the course's compat.h may be included.
+_INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]*)[>"]', re.M)
+_ALLOWED_SYSTEM = ("linux/", "asm/", "asm-generic/", "uapi/", "vdso/", "generated/", "trace/")
+
+
+def source_problems(source: str) -> list[str]:
+    """Why the source may not be built on the grading host (empty: it may)."""
+    problems = []
+    for m in _INCLUDE.finditer(source):
+        kind, path = m.groups()
+        line = source.count("\n", 0, m.start()) + 1
+        if ".." in path or path.startswith("/"):
+            problems.append(f"line {line}: #include of {path!r}: only kernel headers and \"compat.h\" may be included")
+        elif kind == '"' and path != "compat.h":
+            problems.append(f"line {line}: #include \"{path}\": the only local header is \"compat.h\"")
+        elif kind == "<" and not path.startswith(_ALLOWED_SYSTEM):
+            problems.append(f"line {line}: #include <{path}>: use kernel headers (<linux/...>, <asm/...>)")
+    for m in re.finditer(r"\.incbin\b", source):
+        line = source.count("\n", 0, m.start()) + 1
+        problems.append(f"line {line}: .incbin reads a host file into the module: not allowed")
+    return problems
+
+
 def describe(result: Result, what: str) -> str:
     """Why a guest command did not succeed, in words a student can act on."""
     if result.crash:
@@ -99,6 +124,11 @@ class DriverUnderTest:
     def build(self) -> BuildResult:
         """Compile the student's source (once), with the course's compat.h beside it."""
         if self._build is None:
+            problems = source_problems(self.source)
+            if problems:
+                self._build = BuildResult(False, self.module, self.kernel.series, None,
+                                          log="not built, for the grading host's safety:\n" + "\n".join(problems))
+                return self._build
             with tempfile.TemporaryDirectory() as tmp:
                 c_file = Path(tmp) / f"{self.module}.c"
                 c_file.write_text(self.source)
