@@ -437,7 +437,8 @@ class Guest:
             self._interrupted = True  # the command may still run: start afresh next time
             raise
         if reply is None or reply[0] == "eof":
-            return self._guest_lost(argv, mark, started, frozen=reply is None)
+            return self._guest_lost(argv, mark, started, frozen=reply is None,
+                                    lockup_wait=lockup_wait)
         _, status, code, usec, (out, err, klog) = reply[1]
         kernel_log = klog.text()
         result = Result(
@@ -469,14 +470,18 @@ class Guest:
             time.sleep(0.5)
         return None
 
-    def _guest_lost(self, argv: list[str], mark: int, started: float, frozen: bool) -> Result:
+    def _guest_lost(self, argv: list[str], mark: int, started: float, frozen: bool,
+                    lockup_wait: float) -> Result:
         if not frozen:
             try:
                 self._proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
+        # A frozen guest (e.g. one CPU spinning with preemption off) still prints
+        # its watchdogs' reports on the console: give them time to arrive.
+        crash = self._wait_for_diagnosis(mark, lockup_wait) if frozen else None
         console = self.console_since(mark)
-        crash = find_crash(console)
+        crash = crash or find_crash(console)
         if crash is None:
             if frozen:
                 crash = Crash(kind="hang", headline="the guest stopped answering (frozen kernel)",
