@@ -515,6 +515,10 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _hex(v) -> str:
+    return f"{v:#x}" if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 9 else _fmt(v)
+
+
 def compare(prediction, simulated: Answer, kernel: Answer, *, fields: tuple[str, ...] = ("ret",),
             title: str = "") -> Comparison:
     """Your prediction, the simulator's answer and the real kernel's, side by side.
@@ -540,7 +544,8 @@ def compare(prediction, simulated: Answer, kernel: Answer, *, fields: tuple[str,
             verdict = "you were right"
         else:
             verdict = "your prediction differs"
-        rows.append((_FIELDS.get(name, name), "-" if p is None else _fmt(p), _fmt(s), _fmt(k), verdict))
+        fmt = _hex if name == "value" else _fmt
+        rows.append((_FIELDS.get(name, name), "-" if p is None else fmt(p), fmt(s), fmt(k), verdict))
     return Comparison(rows, simulated.differences(kernel), title)
 
 
