@@ -24,6 +24,7 @@ files): they land in the writable work dir, which is never cached.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import itertools
 import os
@@ -33,6 +34,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -240,8 +242,11 @@ class Guest:
         if self.kvm is None:
             self.kvm = use_kvm(self._kvm_choice, self.kernel.image)
         if self._statedir is None:
-            self._statedir = Path(tempfile.mkdtemp(prefix="uaccess-guest-"))
+            _remove_orphaned_statedirs()
+            self._statedir = Path(tempfile.mkdtemp(prefix=_STATEDIR_PREFIX))
+            (self._statedir / "owner.pid").write_text(str(os.getpid()))
             self.workdir.mkdir()
+            _live_guests.add(self)
         if self._argv is None:
             self._argv = qemu_command(self.kernel, memory=self.memory, cpus=self.cpus,
                                       kvm=self.kvm, workdir=self.workdir,
@@ -571,6 +576,31 @@ class Guest:
             last_crash=str(self.last_crash) if self.last_crash else None,
             loaded_modules=sorted(self.modules),
         )
+
+
+_STATEDIR_PREFIX = "uaccess-guest-"
+_live_guests: weakref.WeakSet[Guest] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """A script that forgets close() still leaves no QEMU and no files behind."""
+    for guest in list(_live_guests):
+        guest.close()
+
+
+def _remove_orphaned_statedirs() -> None:
+    """Delete our user's guest directories whose Python process has died (e.g. SIGKILL)."""
+    for path in Path(tempfile.gettempdir()).glob(_STATEDIR_PREFIX + "*"):
+        try:
+            if path.stat().st_uid != os.getuid():
+                continue
+            pid = int((path / "owner.pid").read_text())
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (OSError, ValueError):
+            continue  # not ours to judge, or still being created
 
 
 def _param(value: object) -> str:
