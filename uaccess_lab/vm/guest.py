@@ -240,6 +240,7 @@ class Guest:
         started = time.monotonic()
         self._say(0.0, "preparing")
         if self.kvm is None:
+            self._say(time.monotonic() - started, "checking whether KVM works")
             self.kvm = use_kvm(self._kvm_choice, self.kernel.image)
         if self._statedir is None:
             _remove_orphaned_statedirs()
@@ -248,6 +249,8 @@ class Guest:
             self.workdir.mkdir()
             _live_guests.add(self)
         if self._argv is None:
+            # Slow only the first time for a kernel: agent build, kernel unpack, virtme-ng plan.
+            self._say(time.monotonic() - started, "planning the guest")
             self._argv = qemu_command(self.kernel, memory=self.memory, cpus=self.cpus,
                                       kvm=self.kvm, workdir=self.workdir,
                                       statedir=self._statedir, agent=agent_binary())
