@@ -206,6 +206,11 @@ class Guest:
             raise GuestError("the guest has not been started: call start() or use `with Guest()`")
         return self._statedir / "work"
 
+    @property
+    def console_log(self) -> Path | None:
+        """The current boot's full serial console (kernel messages), capped at 32 MiB."""
+        return self._statedir / "console.log" if self._statedir else None
+
     def start(self) -> None:
         """Boot the guest unless it is already up and clean."""
         with self._lock:
@@ -387,6 +392,8 @@ class Guest:
         :raises GuestBootError: when a needed (re)boot fails.
         """
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
+        if not argv:
+            raise ValueError("run() needs a command: a shell script string or a non-empty argv list")
         with self._lock:
             rebooted = self._ensure_ready()
             result = self._run(argv, timeout, output_limit, lockup_wait)
@@ -430,7 +437,7 @@ class Guest:
                 kind, payload = self._replies.get(timeout=left)
             except queue.Empty:
                 return None
-            if kind == "eof" or (kind == "res" and payload[0] == rid):
+            if kind in ("eof", "err") or (kind == "res" and payload[0] == rid):
                 return kind, payload
 
     def _run(self, argv: list[str], timeout: float, limit: int, lockup_wait: float) -> Result:
@@ -444,6 +451,8 @@ class Guest:
         except KeyboardInterrupt:
             self._interrupted = True  # the command may still run: start afresh next time
             raise
+        if reply is not None and reply[0] == "err":
+            raise GuestError(f"the guest agent rejected the request: {reply[1]}")
         if reply is None or reply[0] == "eof":
             return self._guest_lost(argv, mark, started, frozen=reply is None,
                                     lockup_wait=lockup_wait)
