@@ -55,6 +55,7 @@ _KILL_GRACE = 2.0
 # command (soft lockup after ~20 s, RCU stall after ~21 s, hung task after 20 s).
 LOCKUP_WAIT = 30.0
 _CONSOLE_LINES = 20000
+_MAX_ARG = 1 << 20  # the agent's limits (agent.c: MAX_ARG_LEN, MAX_ARGS)
 
 
 class GuestError(RuntimeError):
@@ -394,6 +395,9 @@ class Guest:
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else [str(a) for a in command]
         if not argv:
             raise ValueError("run() needs a command: a shell script string or a non-empty argv list")
+        if any(len(arg.encode()) > _MAX_ARG for arg in argv) or len(argv) > 4096:
+            raise ValueError("command too large (over 4096 arguments or one over 1 MiB): "
+                             "copy_in() a script file and run that instead")
         with self._lock:
             rebooted = self._ensure_ready()
             result = self._run(argv, timeout, output_limit, lockup_wait)
