@@ -106,7 +106,10 @@ def record(series: str, corpus: list[scenarios.Scenario], workdir: Path, la57: b
     release, image, build_dir = find_kernel(series)
     (workdir / "scenarios.txt").write_text("".join(s.line() + "\n" for s in corpus))
     build(workdir, build_dir)
-    proc = subprocess.run(vng_argv(image, workdir, la57), capture_output=True, text=True, timeout=BOOT_TIMEOUT_S)
+    # vng runs virtme-run from PATH: make sure this Python's bin directory (the venv) is on it.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(vng_argv(image, workdir, la57), capture_output=True, text=True,
+                          timeout=BOOT_TIMEOUT_S, env=env)
     done = workdir / "done"
     if not done.exists() or done.read_text().strip() != "rc=0":
         print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n", file=sys.stderr)
