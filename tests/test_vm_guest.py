@@ -32,6 +32,18 @@ def test_kernel_log_lines_caused_by_a_command_are_returned(guest):
     assert marker not in guest.run("true").kernel_log
 
 
+def test_files_host_read_only_workdir_shared_tmp_private(guest, tmp_path):
+    """Host files (also under /tmp) are readable but not writable; the work dir is shared; /tmp writes stay in the guest."""
+    secret = secrets.token_hex(8)
+    (tmp_path / "host.txt").write_text(secret + "\n")
+    r = guest.run(f"cat {tmp_path}/host.txt; echo new > {tmp_path}/from-guest.txt && echo tmp-ok; "
+                  "touch /usr/uaccess-test 2>/dev/null || echo root-read-only; "
+                  "echo shared > shared.txt", timeout=30)
+    assert r.stdout.split() == [secret, "tmp-ok", "root-read-only"], r.stderr
+    assert not (tmp_path / "from-guest.txt").exists(), "a guest write reached the host's /tmp"
+    assert (guest.workdir / "shared.txt").read_text() == "shared\n"
+
+
 def test_a_million_lines_of_output_are_truncated_not_frozen(guest):
     """Huge output returns bounded: head and tail kept around a marker."""
     r = guest.run("seq 1 1000000", timeout=120, output_limit=64 * 1024)

@@ -37,6 +37,7 @@
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -521,6 +522,51 @@ static int open_port(const char *name, int flags)
 	return fd;
 }
 
+/* Load a module file of the guest's kernel (plain, or compressed: 6.12 ships .ko.xz). */
+static int load_module(const char *release, const char *relpath)
+{
+	static const char *const suffixes[] = { "", ".xz", ".zst" };
+	char path[600];
+
+	for (unsigned int i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(path, sizeof(path), "/lib/modules/%s/%s%s", release, relpath, suffixes[i]);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			continue;
+		/* MODULE_INIT_COMPRESSED_FILE: the kernel decompresses it itself. */
+		int r = syscall(SYS_finit_module, fd, "", i ? 4 : 0);
+
+		close(fd);
+		return r;
+	}
+	return -1;
+}
+
+/*
+ * The guest's /tmp: the host's /tmp (read-only, as every host file) with a
+ * writable tmpfs layer on top, so programs can write there and host paths
+ * under /tmp (a test's tmp_path, a cache) stay visible. Without overlayfs,
+ * a plain tmpfs.
+ */
+static void setup_tmp(const char *release)
+{
+	const char *opts = "lowerdir=/tmp,upperdir=/run/tmp/upper,workdir=/run/tmp/work";
+
+	mkdir("/run/tmp", 0755);
+	mount("tmp-upper", "/run/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+	mkdir("/run/tmp/upper", 01777);
+	chmod("/run/tmp/upper", 01777);
+	mkdir("/run/tmp/work", 0755);
+	if (mount("overlay", "/tmp", "overlay", MS_NOSUID | MS_NODEV, opts) == 0)
+		return;
+	if (errno == ENODEV && load_module(release, "kernel/fs/overlayfs/overlay.ko") == 0 &&
+	    mount("overlay", "/tmp", "overlay", MS_NOSUID | MS_NODEV, opts) == 0)
+		return;
+	klog("no overlay on /tmp (%s): host files under /tmp are hidden\n", strerror(errno));
+	mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+}
+
 static void setup(void)
 {
 	static char cmdline[4096];
@@ -544,8 +590,8 @@ static void setup(void)
 
 	/*
 	 * Kernels from a per-user cache keep their modules outside /lib/modules.
-	 * Bind-mount (not symlink) them there before /tmp gets its own tmpfs,
-	 * so a cache under the host's /tmp stays visible.
+	 * Bind-mount (not symlink) them there before /tmp is set up, so a cache
+	 * under the host's /tmp stays visible even with the plain-tmpfs fallback.
 	 */
 	uname(&u);
 	if (cmdline_value(cmdline, "uaccess.moddir", value, sizeof(value))) {
@@ -557,8 +603,8 @@ static void setup(void)
 		if (mount(value, target, NULL, MS_BIND, NULL))
 			klog("cannot bind %s to %s: %s\n", value, target, strerror(errno));
 	}
-	mount("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 	mount("run", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+	setup_tmp(u.release);
 
 	/* virtme-ng's --rwdir export: tag virtme.initmount0, path without leading '/'. */
 	if (cmdline_value(cmdline, "virtme_initmount0", value, sizeof(value))) {

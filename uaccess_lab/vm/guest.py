@@ -19,7 +19,9 @@ the guest is dirty: the next `run()` reboots it first and says so in
 Files: the host's files are visible read-only at their own paths and cached
 by the guest, so a host file that changes while the guest runs may look
 stale there. Pass changing files through `copy_in()` (or `load()` for .ko
-files): they land in the writable work dir, which is never cached.
+files): they land in the writable work dir (`workdir`, the same path on both
+sides), which is never cached. The guest's /tmp shows the host's /tmp with a
+writable layer on top: writes there stay in the guest.
 """
 
 from __future__ import annotations
