@@ -1,5 +1,7 @@
 """labkit's simulator side and its comparison table (no VM needed)."""
 
+from types import SimpleNamespace
+
 import pytest
 
 import sim
@@ -47,23 +49,20 @@ def test_compare_flags_disagreement_loudly():
 
 
 def test_one_guest_shared_with_the_magics_and_the_driver_tests(monkeypatch):
-    """labkit, the %%guest magics and check()/run_on_driver() use one guest (none is booted here)."""
-    from types import SimpleNamespace
-
+    """labkit, the %%guest magics and check()/run_on_driver() use one guest; one kernel at a time (none booted)."""
     from uaccess_lab import labkit
-    from uaccess_lab.grading import notebook as graded
+    from uaccess_lab.magics import UaccessMagics
+    from uaccess_lab.vm import shared
 
-    magics = SimpleNamespace(series=None, guest=None)
-    monkeypatch.setattr(labkit, "_magics", lambda: magics)
-    monkeypatch.setattr(labkit, "_guests", {})
-    monkeypatch.setattr(graded, "_guests", {})
+    monkeypatch.setattr(shared, "_guest", None)
+    monkeypatch.setattr(shared, "_default", None)
     g = labkit.shared_guest()
     assert g.kernel.series == "6.1"
-    assert magics.guest is g, "the magics are handed the guest labkit created"
-    assert graded._guests[None] is g and graded._guests["6.1"] is g
-    assert labkit.shared_guest("6.1") is g
+    assert shared.shared_guest() is g and labkit.shared_guest("6.1") is g
+    assert UaccessMagics._guest(SimpleNamespace(series=shared.default_kernel())) is g
 
     g612 = labkit.shared_guest("6.12")
     assert g612 is not g and g612.kernel.series == "6.12"
-    assert None not in graded._guests and graded._guests["6.12"] is g612, "the 6.1 guest is no longer handed out"
-    assert magics.guest is g, "the magics keep their own kernel choice (%kernel 6.1)"
+    assert shared.current_guest() is g612, "asking for another kernel replaces the one guest"
+    shared.set_default_kernel("6.12")
+    assert shared.shared_guest() is g612

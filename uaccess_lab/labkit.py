@@ -16,9 +16,9 @@ notebook can put the student's prediction, the simulator and the kernel in
 one table with `compare()`; a simulator/kernel disagreement is shown in red,
 as the simulator bug it is.
 
-One guest per notebook process: `shared_guest()` reuses the guest of the
-`%%guest`/`%%module` magics (and gives it the guest it boots, so the magics
-reuse it too), and the guest of `uaccess_lab.grading.notebook.check()`.
+One guest per notebook process: `shared_guest()` is uaccess_lab.vm.shared's,
+which the `%%guest`/`%%module` magics and `uaccess_lab.grading.notebook.check()`
+use too.
 """
 
 from __future__ import annotations
@@ -290,65 +290,22 @@ def _window_state(q: Question, mm: sim.AddressSpace) -> tuple[str, list]:
 
 # ---------------------------------------------------------------- the real kernel
 
-_guests: dict[str, object] = {}  # series -> the Guest labkit uses (at most one alive)
 _loaded: dict[int, object] = {}  # id(guest) -> the guest's boot count when uaccess_demo was loaded
 _info: dict[str, dict] = {}
 
 
-def _magics():
-    """The %%guest magics' object in this IPython, or None."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    ip = get_ipython()
-    if ip is None:
-        return None
-    return ip.magics_manager.registry.get("UaccessMagics")
-
-
 def shared_guest(kernel: str | None = None):
-    """The notebook's one guest for `kernel` (default: the magics' %kernel, else 6.1).
+    """The notebook's one guest for `kernel` (default: the notebook's kernel, set with %kernel).
 
-    Reuses, in this order: the magics' guest, the driver tests' guest, the one
-    labkit booted before. A guest labkit boots is handed to the magics as
-    theirs. Guests of another kernel that labkit knows are stopped first, so
-    a session never holds two (a Binder session has 2 GiB).
+    The same guest serves the %%guest/%%module magics and the driver tests
+    (uaccess_lab.vm.shared): a session never holds two (a Binder session has 2 GiB).
     """
-    from uaccess_lab.kernels import resolve
-    from uaccess_lab.vm.guest import Guest
+    from uaccess_lab.vm.shared import shared_guest as shared
 
-    magics = _magics()
-    if kernel is None and magics is not None:
-        kernel = magics.series
-    series = resolve(kernel).series
-    from uaccess_lab.grading import notebook as graded
-
-    candidates = []
-    if magics is not None and magics.guest is not None:
-        candidates.append(magics.guest)
-    candidates += [g for g in graded._guests.values() if g is not None]
-    candidates += list(_guests.values())
-    chosen = next((g for g in candidates if g.kernel.series == series), None)
-    for g in candidates:  # one guest at a time: stop the others (they reboot if used again)
-        if g is not chosen and g.alive:
-            g.close()
-    if chosen is None:
-        chosen = Guest(series)
-        if magics is not None:
-            chosen.progress = _progress()
-    _guests.clear()
-    _guests[series] = chosen
-    # the driver tests and run_on_driver() look their guest up by the kernel argument they got
-    graded._guests[series] = chosen
-    if series == resolve(None).series:
-        graded._guests[None] = chosen
-    for key in [k for k, g in graded._guests.items() if g is not chosen]:
-        del graded._guests[key]
-    if magics is not None and (magics.guest is None or magics.guest.kernel.series != series):
-        if resolve(magics.series).series == series:
-            magics.guest = chosen
-    return chosen
+    guest = shared(kernel)
+    if guest.progress is None:
+        guest.progress = _progress()
+    return guest
 
 
 def _progress():

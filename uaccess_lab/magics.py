@@ -25,6 +25,7 @@ from IPython.display import display
 from uaccess_lab.kernels import KernelError, resolve
 from uaccess_lab.vm import BuildError, Guest, GuestError, build_module
 from uaccess_lab.vm.build import BuildResult
+from uaccess_lab.vm import shared
 from uaccess_lab.vm.guest import Result
 
 __all__ = ["UaccessMagics", "load_ipython_extension"]
@@ -71,10 +72,12 @@ _GUEST_ARGS.add_argument("--timeout", type=float, default=60.0, help="seconds (d
 class UaccessMagics(Magics):
     """The magics; one guest per notebook, for the kernel chosen with %kernel."""
 
-    def __init__(self, shell):
-        super().__init__(shell)
-        self.series: str | None = None  # None: the course default (6.1)
-        self.guest: Guest | None = None
+    # The guest is the process's shared one (uaccess_lab.vm.shared), which the
+    # labs' helpers and the grading cells use too: a notebook never holds two.
+
+    @property
+    def series(self) -> str:
+        return shared.default_kernel()
 
     # ---- helpers ----
 
@@ -82,11 +85,10 @@ class UaccessMagics(Magics):
         return resolve(self.series)
 
     def _guest(self) -> Guest:
-        if self.guest is None:
-            self.guest = Guest(self._kernel())
+        guest = shared.shared_guest(self.series)
         # A (re)boot during this cell shows its progress in this cell's output.
-        self.guest.progress = _BootProgress()
-        return self.guest
+        guest.progress = _BootProgress()
+        return guest
 
     # ---- magics ----
 
@@ -99,11 +101,11 @@ class UaccessMagics(Magics):
         except KernelError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return None
-        if wanted and self.guest is not None and self.guest.kernel.series != kernel.series:
-            self.guest.close()
-            self.guest = None
         if wanted:
-            self.series = kernel.series
+            shared.set_default_kernel(kernel.series)
+            current = shared.current_guest()
+            if current is not None and current.kernel.series != kernel.series:
+                current.close()  # free its memory now; the next cell boots the new kernel
         return _Text(f"kernel {kernel.series}: {kernel.release} ({kernel.source} install, "
                      f"{kernel.image})")
 
@@ -162,14 +164,15 @@ class UaccessMagics(Magics):
     @line_magic
     def guest_status(self, line: str):
         """%guest_status: the guest's kernel, state, boots and last crash."""
-        if self.guest is None:
+        guest = shared.current_guest()
+        if guest is None:
             try:
                 kernel = self._kernel()
             except KernelError as exc:
                 return _Text(f"no guest yet; {exc}")
             return _Text(f"no guest yet: the first %%guest or %%module --load boots "
                          f"{kernel.series} ({kernel.release})")
-        s = self.guest.status()
+        s = guest.status()
         lines = [
             f"kernel      {s.kernel} ({s.release})",
             f"state       {s.state}" + (f", QEMU pid {s.pid}" if s.pid else ""),

@@ -85,7 +85,9 @@ def _score(lab: str, student: str, course: Path) -> tuple[float | None, float | 
 
 def _why_failed(output: str) -> str:
     """The line of nbgrader's output that says why a submission could not be graded."""
-    for marker in ("NotJSONError", "Notebook does not appear to be JSON", "is not valid", "Error", "error"):
+    if "NotJSONError" in output or "does not appear to be JSON" in output:
+        return "the notebook file is not valid JSON (corrupted or truncated): ask the student to submit again"
+    for marker in ("is not valid", "Error", "error"):
         for line in output.splitlines():
             if marker in line:
                 return line.strip()[:300]

@@ -115,6 +115,11 @@ class DriverUnderTest:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def use_guest(self, guest: Guest) -> None:
+        """Run the following tests in `guest` (a shared guest the caller owns)."""
+        if guest is not self._guest:
+            self._guest, self._own_guest, self.loaded = guest, False, False
+
     @property
     def guest(self) -> Guest:
         if self._guest is None:

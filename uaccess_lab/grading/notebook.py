@@ -25,7 +25,6 @@ __all__ = ["check", "self_check"]
 
 # One session per (lab, kernel, source): the built driver and the tests already run.
 _sessions: dict[tuple, tuple[DriverUnderTest, dict[str, Outcome]]] = {}
-_guests: dict = {}
 
 
 def _session(lab: str, source_file: str, kernel: str | None):
@@ -33,16 +32,17 @@ def _session(lab: str, source_file: str, kernel: str | None):
     if not path.is_file():
         raise TestFailure(f"{path} does not exist: run the exercise cell (the one starting with "
                           f"%%writefile {path.name}) first, then this one")
-    source = path.read_text()
-    key = (lab, kernel, hashlib.sha256(source.encode()).hexdigest())
-    if key not in _sessions:
-        from uaccess_lab.vm.guest import Guest
+    from uaccess_lab.vm.shared import shared_guest
 
-        guest = _guests.get(kernel)
-        if guest is None:
-            guest = _guests[kernel] = Guest(kernel)
-        _sessions[key] = (DriverUnderTest(source, kernel=kernel, guest=guest, source_name=path.name), {})
-    return _sessions[key]
+    source = path.read_text()
+    guest = shared_guest(kernel)  # the notebook's one guest, shared with the magics
+    key = (lab, guest.kernel.series, hashlib.sha256(source.encode()).hexdigest())
+    if key not in _sessions:
+        _sessions[key] = (DriverUnderTest(source, kernel=guest.kernel.series, guest=guest,
+                                          source_name=path.name), {})
+    driver, results = _sessions[key]
+    driver.use_guest(guest)  # the shared guest may have been replaced by a %kernel switch
+    return driver, results
 
 
 def _run(name: str, lab: str, source_file: str, kernel: str | None, hidden: bool) -> Outcome:

@@ -49,6 +49,9 @@ KERNEL_OPTIONS = [
     "mitigations=off",
     # Skip the crypto self-tests at boot: they cost a second or more under TCG.
     "cryptomgr.notests",
+    # 4-level paging whatever the CPU offers (KVM on a host with LA57), so the top
+    # of user space is the course's TASK_SIZE_MAX, 0x7ffffffff000, everywhere.
+    "no5lvl",
     # Our stage 1 (see append_stage1) instead of virtme-ng's /init.
     "rdinit=/uaccess-init",
 ]
