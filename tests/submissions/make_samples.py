@@ -74,7 +74,9 @@ def main() -> None:
     }
     dead = with_driver(student_nb, fixed)
     at = next(i for i, c in enumerate(dead.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "driver")
-    dead.cells.insert(at + 1, nbformat.v4.new_code_cell("import os\nos._exit(1)  # the kernel dies here"))
+    killer = nbformat.v4.new_code_cell("import os\nos._exit(1)  # the kernel dies here")
+    killer.id = "kernel-dies-here"  # fixed, so regenerating changes nothing
+    dead.cells.insert(at + 1, killer)
     samples["kernel_dies"] = dead
 
     for student, nb in samples.items():
