@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 SOURCE = REPO / "grader" / "source"
 LABS = REPO / "labs"
 ARTIFACTS = REPO / "test-artifacts" / "labs"
-LAB_NAMES = ["00-setup", "01-access_ok", "02-get_put_user", "03-copy", "04-strings", "05-mapping",
+LAB_NAMES = ["00-setup", "01-access_ok", "02-get_put_user", "03-copy", "04-strings", "05-mapping", "06-capstone",
              "07-performance"]
 
 pytestmark = pytest.mark.vm
