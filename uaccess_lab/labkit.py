@@ -67,7 +67,7 @@ LAYOUT_CODES = {
     "z": "read-write, read once (maps the zero page)",
     "o": "PROT_WRITE only, filled",
 }
-_FILLED = "rwo"
+FILLED = "rwo"
 _APIS = ("access_ok", "get_user", "put_user", "copy_from_user", "copy_to_user", "clear_user",
          "strnlen_user", "strncpy_from_user", "gup_unlocked", "pin_fast")
 #: GUP flags as uaccess_demo.h carries them (6.1's FOLL_* values)
@@ -149,7 +149,7 @@ class Question:
             if c == "-" or addr >= mm.task_size_max:
                 continue
             mm.mmap(PAGE_SIZE, sim.PROT_READ | sim.PROT_WRITE, addr=addr)
-            if c in _FILLED:
+            if c in FILLED:
                 mm.poke(addr, bytes(fill_byte(self.seed, p, off) for off in range(PAGE_SIZE)))
             elif c == "z":
                 mm.peek(addr, 1)
@@ -163,7 +163,7 @@ class Question:
 
     def _filled(self, addr: int) -> bool:
         p = (addr - self.base) // PAGE_SIZE
-        return 0 <= p < len(self.layout) and self.layout[p] in _FILLED
+        return 0 <= p < len(self.layout) and self.layout[p] in FILLED
 
 
 @dataclass

@@ -14,23 +14,13 @@ from __future__ import annotations
 import random
 from dataclasses import asdict, dataclass, field
 
+# What each layout character means is shared with the labs' helpers (and uaccess_record.c).
+from uaccess_lab.labkit import FILLED, LAYOUT_CODES  # noqa: F401 (re-exported)
+
 PAGE = 4096
 TASK_SIZE_MAX = (1 << 47) - PAGE
 TASK_SIZE_MAX_LA57 = (1 << 56) - PAGE  # 5-level paging (QEMU's TCG CPU has LA57)
 U64 = (1 << 64) - 1
-
-#: layout character -> what the page is (uaccess_record.c implements the same)
-LAYOUT_CODES = {
-    "-": "hole (nothing mapped)",
-    "n": "PROT_NONE",
-    "r": "read-only, filled",
-    "R": "read-only, never touched",
-    "w": "read-write, filled",
-    "W": "read-write, never touched",
-    "z": "read-write, read once (maps the zero page)",
-    "o": "PROT_WRITE only, filled",
-}
-FILLED = "rwo"
 
 #: the flags of the probe's ABI (module-src/uaccess_demo.h), 6.1's FOLL_* values
 FOLL_WRITE = 0x01
