@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unprivileged import copy_tree_for, run_as
+from tests.unprivileged import copy_tree_for, run_as, traversable_for_others
 
 pytestmark = [pytest.mark.vm, pytest.mark.nonroot]
 
@@ -26,7 +26,14 @@ VM_TEST_FILES = sorted(
 )
 
 
-def test_vm_tests_pass_as_an_unprivileged_user(student_dir):
+@pytest.fixture
+def reachable_venv():
+    """The checkout's .venv reachable by the test user, even when CI cloned it under /root."""
+    with traversable_for_others(Path(sys.executable).parent):
+        yield
+
+
+def test_vm_tests_pass_as_an_unprivileged_user(student_dir, reachable_venv):
     """Every tests/test_vm_*.py passes when run by an ordinary user."""
     probe = run_as([sys.executable, "-c", "import virtme, pytest, uaccess_lab"])
     if probe.returncode != 0:

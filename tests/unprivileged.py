@@ -7,6 +7,7 @@ with a reason when not run as root.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -96,3 +97,24 @@ def copy_tree_for(dest: Path, source: Path, name: str = USER) -> Path:
         for f in filenames:
             os.chown(os.path.join(dirpath, f), user.pw_uid, user.pw_gid)
     return dest
+
+
+@contextlib.contextmanager
+def traversable_for_others(path: Path):
+    """Let other users reach `path` (o+x on each parent that lacks it), restored afterwards.
+
+    CI may clone the kit under a private directory such as /root; a test that
+    runs the checkout's .venv Python as the test user needs to reach it.
+    """
+    changed = []
+    path = Path(os.path.abspath(path))  # not resolve(): a venv's python is a symlink out of it
+    for parent in [*reversed(path.parents), path]:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            parent.chmod(mode | 0o001)
+            changed.append((parent, mode))
+    try:
+        yield
+    finally:
+        for parent, mode in reversed(changed):
+            parent.chmod(mode)
