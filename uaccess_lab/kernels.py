@@ -388,12 +388,14 @@ def _install_user(series: KernelSeries, log) -> Path:
 def install(series: str | None = None, *, system: bool | None = None, log=print) -> Kernel:
     """Install a supported kernel and its headers, then return it.
 
-    system=None installs system-wide when running as root and into the
-    per-user cache otherwise; True/False force one route.
+    system=None installs system-wide when running as root on a system whose apt
+    offers Debian's kernel packages, and into the per-user cache otherwise (any
+    user; on Ubuntu through a private apt on Debian's archive); True/False force
+    one route.
     """
     s = check_series(series)
     if system is None:
-        system = is_root()
+        system = is_root() and _system_apt_knows(s.image_package)
     if system:
         if not is_root():
             raise KernelError(
