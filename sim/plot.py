@@ -214,11 +214,11 @@ def _draw_access(ax, lay: _Layout, acc: Access) -> None:
         unit = "pages" if acc.pages or acc.api.endswith("_fast") or acc.api.startswith("get_user_pages") else "B"
         scale = PAGE_SIZE if unit == "pages" else 1
         if acc.done:
-            ax.text((x0 + xd) / 2, y + h / 2, f"{acc.done // scale} {unit}", ha="center", va="center",
+            ax.text((x0 + xd) / 2, y + h / 2, _count(acc.done // scale, unit), ha="center", va="center",
                     fontsize=7, color="white", fontweight="bold", zorder=5)
         if acc.done < acc.length:
-            ax.text((xd + x1) / 2, y + h + 0.08, f"{(acc.length - acc.done) // scale} {unit} not", ha="center",
-                    va="bottom", fontsize=7, color=_FAIL, zorder=5)
+            ax.text((xd + x1) / 2, y + h + 0.08, f"{_count((acc.length - acc.done) // scale, unit)} not",
+                    ha="center", va="bottom", fontsize=7, color=_FAIL, zorder=5)
     ax.add_patch(Rectangle((x0, y), max(x1 - x0, 0.02), h, fill=False, edgecolor="black", lw=1))
     if acc.done:
         ax.add_patch(Rectangle((x0, y), xd - x0, h, facecolor=_DONE, edgecolor="none", alpha=0.85))
@@ -227,6 +227,11 @@ def _draw_access(ax, lay: _Layout, acc: Access) -> None:
                                lw=1))
         fault_x = lay.x_of(acc.start + acc.done)
         ax.plot([fault_x, fault_x], [0, 1.0], color=_FAIL, lw=1.5, ls="--")
+
+
+def _count(n: int, unit: str) -> str:
+    """"1 page", "3 pages", "40 B"."""
+    return f"{n} page" if unit == "pages" and n == 1 else f"{n} {unit}"
 
 
 def _describe(acc: Access) -> str:
