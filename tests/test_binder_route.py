@@ -7,29 +7,24 @@ installs the kit and the 6.1 kernel through the private Debian apt, as on
 Binder's Ubuntu image), then the first and the mapping lab executed headless.
 """
 
-import os
 import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.unprivileged import PASS_THROUGH, copy_tree_for, ensure_user, require_root
+from tests.unprivileged import copy_tree_for, ensure_user, require_root, run_as
 
 REPO = Path(__file__).resolve().parents[1]
 USER = "uaccess-binder"
 pytestmark = [pytest.mark.vm, pytest.mark.nonroot]
 
 
-def as_binder_user(argv, cwd, env_extra=None, timeout=1800):
-    pw = ensure_user(USER)
-    venv = Path(pw.pw_dir) / "venv"
-    env = {"HOME": pw.pw_dir, "USER": USER, "LANG": "C.UTF-8",
-           "PATH": f"{venv}/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-           "UACCESS_LAB_APT": "debian", **(env_extra or {})}
-    env.update({k: v for k, v in os.environ.items() if k in PASS_THROUGH})
-    return subprocess.run(["runuser", "-u", USER, "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv],
-                          cwd=cwd, capture_output=True, text=True, timeout=timeout)
+def as_binder_user(argv, cwd, timeout=1800):
+    """argv as the Binder user, with its venv first on PATH and the private Debian apt (as on Ubuntu)."""
+    venv = Path(ensure_user(USER).pw_dir) / "venv"
+    env = {"PATH": f"{venv}/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "UACCESS_LAB_APT": "debian"}
+    return run_as(argv, cwd=cwd, env=env, timeout=timeout, name=USER)
 
 
 @pytest.fixture(scope="module")

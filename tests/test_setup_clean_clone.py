@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.processes import free_port, stop_group
-from tests.unprivileged import PASS_THROUGH, USER, copy_tree_for, ensure_user
+from tests.unprivileged import USER, as_user_argv, copy_tree_for, ensure_user
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.vm  # slow: each creates a fresh .venv and installs every pinned package
@@ -19,12 +19,7 @@ pytestmark = pytest.mark.vm  # slow: each creates a fresh .venv and installs eve
 
 def command(argv, user):
     """argv run as `user` (None: as ourselves) with a clean login-like environment."""
-    if user is None:
-        return argv
-    home = ensure_user(user).pw_dir
-    env = {"HOME": home, "USER": user, "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8"}
-    env.update({k: v for k, v in os.environ.items() if k in PASS_THROUGH})
-    return ["runuser", "-u", user, "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv]
+    return argv if user is None else as_user_argv(argv, name=user)
 
 
 @pytest.fixture(scope="module", params=["root", "user"])

@@ -52,6 +52,12 @@ def user_tmpdir(name: str = USER) -> Path:
 def run_as(argv: list[str], *, cwd: Path | None = None, env: dict | None = None,
            timeout: float = 600, name: str = USER) -> subprocess.CompletedProcess:
     """Run argv as the test user with a login-like environment plus `env`."""
+    return subprocess.run(as_user_argv(argv, name=name, env=env), cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def as_user_argv(argv: list[str], *, name: str = USER, env: dict | None = None) -> list[str]:
+    """argv wrapped to run as user `name` with a login-like environment plus `env` (later wins)."""
     user = ensure_user(name)
     base = {
         "HOME": user.pw_dir,
@@ -63,10 +69,7 @@ def run_as(argv: list[str], *, cwd: Path | None = None, env: dict | None = None,
     # Keep the machine's network and certificate settings so pip and apt work as for root.
     base.update({k: v for k, v in os.environ.items() if k in PASS_THROUGH})
     base.update(env or {})
-    return subprocess.run(
-        ["runuser", "-u", name, "--", "env", "-i", *(f"{k}={v}" for k, v in base.items()), *argv],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout,
-    )
+    return ["runuser", "-u", name, "--", "env", "-i", *(f"{k}={v}" for k, v in base.items()), *argv]
 
 
 def _kit_files(source: Path) -> list[str]:
