@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from uaccess_lab.course import generate
-from uaccess_lab.course.clear_c_solutions import starter_version
+from uaccess_lab.course.c_regions import starter_version
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import nbformat
 
-from uaccess_lab.course.clear_c_solutions import solution_version, starter_version
+from uaccess_lab.course.c_regions import solution_version, starter_version
 from uaccess_lab.grading import suite_for
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from uaccess_lab.course.clear_c_solutions import solution_version
+from uaccess_lab.course.c_regions import solution_version
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent / "06-capstone"
