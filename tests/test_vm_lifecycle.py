@@ -64,3 +64,54 @@ def test_qemu_is_stopped_when_python_exits_without_close():
     assert proc.wait(timeout=60) == 0
     assert _gone(qemu, 15), f"QEMU {qemu} outlived its parent's normal exit"
     assert not statedir.exists()
+
+
+def test_a_guest_booting_in_the_background_serves_the_first_command():
+    """start_in_background() returns with QEMU started; the first run() waits for the boot and works."""
+    from uaccess_lab.vm import Guest
+
+    guest = Guest("6.1")
+    try:
+        guest.start_in_background()
+        assert guest.status().state == "booting" and guest.alive
+        result = guest.run("echo up")
+        assert result.ok and result.stdout == "up\n"
+        assert guest.boots == 1 and result.rebooted is None
+        guest.start_in_background()  # already up: nothing happens
+        assert guest.boots == 1 and guest.status().state == "ready"
+    finally:
+        guest.close()
+
+
+def test_a_background_boot_that_fails_is_reported_by_the_first_command():
+    """A boot that cannot finish raises GuestBootError at the first command, with the console's tail."""
+    from uaccess_lab.vm import Guest
+    from uaccess_lab.vm.guest import GuestBootError
+
+    guest = Guest("6.1", boot_timeout=0.5)
+    try:
+        guest.start_in_background()
+        with pytest.raises(GuestBootError, match="did not come up within 0 s|did not come up within 1 s"):
+            guest.run("true")
+        assert not guest.alive
+    finally:
+        guest.close()
+
+
+def test_qemu_that_exits_is_reaped_at_once():
+    """QEMU killed from outside (as a notebook kernel's shutdown does with SIGTERM) leaves no zombie:
+    the kernel waits for its children to disappear before it exits."""
+    from uaccess_lab.vm import Guest
+
+    guest = Guest("6.1")
+    try:
+        guest.start()
+        pid = guest.status().pid
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{pid}").exists(), "QEMU stayed a zombie: nobody reaped it"
+        assert guest.run("echo again").stdout == "again\n"  # and the next command boots a new guest
+    finally:
+        guest.close()
