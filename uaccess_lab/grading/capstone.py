@@ -19,10 +19,11 @@ capstone = Suite("06-capstone", "Fix the article's driver")
 def builds(d: DriverUnderTest):
     note = d.require_build()
     d.load()
-    r = d.run(f"stat -c '%a %F' {GUEST_DEVICE}")
+    r = d.run(["stat", "-c", "%a %F", GUEST_DEVICE])
     if r.stdout.strip() != "666 character special file":
         raise TestFailure(f"{GUEST_DEVICE} should be a character device with mode 0666; stat says: "
                           f"{(r.stdout + r.stderr).strip()}")
+    d.unload()  # the other tests load it again, once
     return note
 
 

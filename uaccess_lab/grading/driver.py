@@ -2,10 +2,13 @@
 
 Student code never runs on the host: it is compiled here (as a kernel module,
 which only the guest kernel loads) and the test programs from
-module-src/user/ run inside the guest. Before each test the module is loaded
-fresh; after it, it must unload cleanly and leave no pinned pages behind.
-A crash fails the test with the kernel's text; the guest reboots by itself
-before the next test.
+module-src/user/ run inside the guest. The module is loaded once and stays
+loaded from test to test (the driver keeps its state per open file, and each
+test program opens the device afresh); after a crash the guest reboots by
+itself and the next test loads the module again. The first test ("builds")
+also unloads it, so a module that cannot be unloaded is caught. After each
+test every page the test pinned must be unpinned again: its program has
+exited, so the driver's release() has run.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from uaccess_lab.course.clear_c_solutions import solution_version
+from uaccess_lab.course.c_regions import solution_version
 from uaccess_lab.kernels import cache_dir, resolve
 from uaccess_lab.vm.build import BuildResult, build_module
 from uaccess_lab.vm.guest import Guest, Result
@@ -32,7 +35,9 @@ GUEST_DEVICE = "/dev/cdev/cdev0"
 def user_programs() -> Path:
     """module-src/user built once (per content) into the cache; returns the directory of binaries."""
     sources = sorted(MODULE_SRC.glob("user/*.[ch]")) + sorted(MODULE_SRC.glob("*.h"))
-    digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes() for p in sources)).hexdigest()[:12]
+    makefile = MODULE_SRC / "Makefile"
+    digest = hashlib.sha256(b"".join(p.name.encode() + p.read_bytes()
+                                     for p in [*sources, makefile])).hexdigest()[:12]
     final = cache_dir() / "user-programs" / digest
     if final.is_dir():
         return final / "user"
@@ -43,7 +48,7 @@ def user_programs() -> Path:
             dest = work / path.relative_to(MODULE_SRC)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest)
-        shutil.copy2(MODULE_SRC / "Makefile", work)
+        shutil.copy2(makefile, work)
         proc = subprocess.run(["make", "-C", str(work), "user"], capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:
             raise RuntimeError(f"the test programs in module-src/user did not build:\n{proc.stdout}{proc.stderr}")
@@ -101,7 +106,7 @@ class DriverUnderTest:
         self._build: BuildResult | None = None
         self._programs: Path | None = None
         self._pins_before: int | None = None
-        self.loaded = False
+        self._pins_known: tuple[int, int] | None = None  # (guest boot, pins in flight) after the last test
 
     # ---- lifecycle ----
 
@@ -118,7 +123,7 @@ class DriverUnderTest:
     def use_guest(self, guest: Guest) -> None:
         """Run the following tests in `guest` (a shared guest the caller owns)."""
         if guest is not self._guest:
-            self._guest, self._own_guest, self.loaded = guest, False, False
+            self._guest, self._own_guest, self._pins_known = guest, False, None
 
     @property
     def guest(self) -> Guest:
@@ -151,29 +156,25 @@ class DriverUnderTest:
     def setup_test(self, case) -> None:
         self._pins_before = None
         if case.name == "builds" or not self.build().ok:
-            return
-        self._pins_before = self.pins_in_flight()
-        self.load()
+            return  # "builds" loads and unloads by itself
+        self.ensure_loaded()
+        boot, pins = self._pins_known or (None, None)
+        self._pins_before = pins if boot == self.guest.boots else self.pins_in_flight()
 
     def teardown_test(self, case) -> None:
-        if not self.loaded:
-            return
-        result = self.guest.unload(self.module, timeout=15)
-        self.loaded = False
-        if result.exit_code != 0 or result.crash:
-            if not result.crash:
-                self.guest.reboot()  # a module stuck in the kernel would break the next test
-            raise TestFailure(describe(result, f"unloading {self.module} (rmmod)"))
-        if self._pins_before is not None:
-            after = self.pins_in_flight()
-            if after > self._pins_before:  # maybe 9p I/O holding a pin for a moment: look again
-                after = self.pins_in_flight(samples=3)
-            if after > self._pins_before:
-                raise TestFailure(
-                    f"{after - self._pins_before} page pin(s) were never released: "
-                    f"every pin_user_pages*() needs an unpin_user_page(s)() "
-                    f"(pins in flight before the test {self._pins_before}, after unloading {after})"
-                )
+        self._pins_known = None
+        if self._pins_before is None or not self.is_loaded():
+            return  # not loaded, or the test crashed the guest: nothing to count
+        after = self.pins_in_flight()
+        if after > self._pins_before:  # maybe 9p I/O holding a pin for a moment: look again
+            after = self.pins_in_flight(samples=3)
+        self._pins_known = (self.guest.boots, after)
+        if after > self._pins_before:
+            raise TestFailure(
+                f"{after - self._pins_before} page pin(s) were never released: "
+                f"every pin_user_pages*() needs an unpin_user_page(s)(), at the latest in release() "
+                f"(pins in flight before the test {self._pins_before}, after it {after})"
+            )
 
     # ---- what tests use ----
 
@@ -185,14 +186,38 @@ class DriverUnderTest:
         warnings = [str(d) for d in build.warnings]
         return ("compiled with warnings:\n" + "\n".join(warnings)) if warnings else "compiled cleanly"
 
+    def is_loaded(self) -> bool:
+        """This build of the module is loaded in a guest that has not crashed since."""
+        guest, build = self.guest, self.build()
+        return (guest.alive and not guest.dirty and build.ok
+                and guest.modules.get(self.module) == Path(build.ko).resolve())
+
+    def ensure_loaded(self) -> None:
+        """Load the module unless this build is already loaded (after a crash it is not)."""
+        if not self.is_loaded():
+            self.load()
+
     def load(self) -> None:
+        """insmod this build, replacing another module of the same name (e.g. a demonstration's)."""
         self.require_build()
-        result = self.guest.load(self.build().ko, timeout=30)
+        guest = self.guest
+        if guest.alive and not guest.dirty and self.module in guest.modules:
+            gone = guest.unload(self.module, timeout=15)
+            if gone.exit_code != 0 or gone.crash:
+                guest.reboot()  # not this test's fault: start from a clean guest
+        result = guest.load(self.build().ko, timeout=30)
         if result.exit_code != 0 or result.crash:
             raise TestFailure(describe(result, f"loading {self.module}.ko (insmod)"))
-        self.loaded = True
 
-    def run(self, command: str, timeout: float = 30) -> Result:
+    def unload(self) -> None:
+        """rmmod the module; one that will not go is a failure, and the guest is rebooted."""
+        result = self.guest.unload(self.module, timeout=15)
+        if result.exit_code != 0 or result.crash:
+            if not result.crash:
+                self.guest.reboot()  # a module stuck in the kernel would break the next test
+            raise TestFailure(describe(result, f"unloading {self.module} (rmmod)"))
+
+    def run(self, command: str | list[str], timeout: float = 30) -> Result:
         return self.guest.run(command, timeout=timeout)
 
     def program(self, name: str, *args: object, timeout: float = 30) -> Result:
@@ -214,15 +239,8 @@ class DriverUnderTest:
         return result.stdout
 
     def pins_in_flight(self, samples: int = 1) -> int:
-        """FOLL_PIN pins held system-wide, the least of `samples` samples (other I/O pins briefly).
-
-        Each sample folds the per-CPU counters first (stat_refresh), which is slow under TCG.
-        """
-        # Shell builtins only: starting grep from the host's files costs more than the refresh.
-        script = (f"i=0; while [ $i -lt {samples} ]; do i=$((i + 1)); echo 1 > /proc/sys/vm/stat_refresh; "
-                  "while read -r key value; do case $key in nr_foll_pin_acquired|nr_foll_pin_released) "
-                  "echo $key $value;; esac; done < /proc/vmstat; done")
-        result = self.guest.run(script, timeout=15)
+        """FOLL_PIN pins held system-wide, the least of `samples` samples (other I/O pins briefly)."""
+        result = self.program("pins_in_flight", samples, timeout=15)
         if not result.ok:
             raise TestFailure(describe(result, "reading /proc/vmstat"))
         values = re.findall(r"nr_foll_pin_(acquired|released) (\d+)", result.stdout)
