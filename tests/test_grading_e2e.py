@@ -24,7 +24,9 @@ def graded_class(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("UACCESS_LAB_GRADER", str(course))
     workflow.run_step(["generate_assignment", LAB, "--force"], course)
     lines = []
-    results = workflow.autograde(LAB, course, log=lines.append)
+    # Two at a time: nbgrader processes then write the one SQLite gradebook concurrently,
+    # as `uaccess-lab course autograde --jobs 2` does on an instructor's machine.
+    results = workflow.autograde(LAB, course, jobs=2, log=lines.append)
     return course, {r.student: r for r in results}, lines
 
 
