@@ -589,6 +589,15 @@ static void setup(void)
 	cmdline[n > 0 ? n : 0] = 0;
 
 	/*
+	 * A sealed guest (Guest(sealed=...)) has a root of its own; the host
+	 * exports only its /usr beside it, read-only and cached like the root.
+	 */
+	if (cmdline_value(cmdline, "uaccess.usr", value, sizeof(value)) &&
+	    mount("uaccess.usr", "/usr", "9p", MS_RDONLY,
+		  "trans=virtio,version=9p2000.L,access=any,msize=524288,cache=loose"))
+		klog("cannot mount the host's /usr: %s\n", strerror(errno));
+
+	/*
 	 * Kernels from a per-user cache keep their modules outside /lib/modules.
 	 * Bind-mount (not symlink) them there before /tmp is set up, so a cache
 	 * under the host's /tmp stays visible even with the plain-tmpfs fallback.

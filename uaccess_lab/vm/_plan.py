@@ -36,7 +36,7 @@ from uaccess_lab.kernels import Kernel, cache_dir
 
 from ._vmlinux import boot_image
 
-__all__ = ["PlanError", "qemu_command", "virtme_run"]
+__all__ = ["PlanError", "qemu_command", "virtme_run", "with_root"]
 
 # Kernel command line additions, each for a reason:
 KERNEL_OPTIONS = [
@@ -102,6 +102,26 @@ def qemu_command(kernel: Kernel, *, memory: str, cpus: int, kvm: bool, workdir: 
     except OSError:
         argv[argv.index("-initrd") + 1] = str(statedir / "initramfs.cpio")
     return argv
+
+
+def with_root(argv: list[str], root: Path, *, usr: bool = False) -> list[str]:
+    """`argv` with `root` exported as the guest's root file system instead of the host's "/",
+    and with `usr`, the host's /usr exported beside it (the agent mounts it on /usr)."""
+    device = next((a for a in argv if a.endswith("mount_tag=/dev/root")), "")
+    fsdev_id = re.search(r"fsdev=([^,]+)", device)
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if fsdev_id and arg.startswith("local,") and f",id={fsdev_id.group(1)}," in f",{arg},":
+            out[i], count = re.subn(r"(^|,)path=/(?=,|$)", rf"\1path={root}", arg)
+            if count == 1:
+                break
+    else:
+        raise PlanError(f"unexpected virtme-ng QEMU command: no export of / to replace in {shlex.join(argv)}")
+    if usr:
+        out[out.index("-append") + 1] += " uaccess.usr=1"
+        out += ["-fsdev", "local,id=uaccessusr,path=/usr,security_model=none,readonly=on,multidevs=remap",
+                "-device", "virtio-9p-pci,fsdev=uaccessusr,mount_tag=uaccess.usr"]
+    return out
 
 
 def _plan_key(kernel: Kernel, memory: str, cpus: int, kvm: bool, agent: Path) -> str:

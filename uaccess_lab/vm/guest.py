@@ -45,7 +45,8 @@ from uaccess_lab.kernels import Kernel, resolve
 
 from . import _proc
 from ._agent import agent_binary
-from ._plan import qemu_command
+from ._plan import qemu_command, with_root
+from ._sealed_root import sealed_root
 from .crash import Crash, find_crash, locate
 from .kvm import use_kvm
 
@@ -149,12 +150,17 @@ class Guest:
     :param kvm: "on", "off" or "auto"/None (probe once; env UACCESS_LAB_KVM).
     :param boot_timeout: seconds to wait for the guest to come up.
     :param progress: called as progress(elapsed_seconds, stage) while booting.
+    :param sealed: None (default): the guest sees all host files, read-only. A list of
+        host paths: the guest sees only those (at their own paths), busybox's tools and
+        its work dir; for running untrusted kernel code (see _sealed_root).
     """
 
     def __init__(self, kernel: str | Kernel | None = None, *, memory: str = "512M",
                  cpus: int | None = None, kvm: object = None, boot_timeout: float | None = None,
-                 progress: Callable[[float, str], None] | None = None):
+                 progress: Callable[[float, str], None] | None = None,
+                 sealed: Sequence[str | os.PathLike] | None = None):
         self.kernel = kernel if isinstance(kernel, Kernel) else resolve(kernel)
+        self.sealed = None if sealed is None else tuple(Path(p) for p in sealed)
         self.memory = memory
         self.cpus = cpus or min(2, os.cpu_count() or 1)
         self._kvm_choice = kvm
@@ -279,9 +285,13 @@ class Guest:
         if self._argv is None:
             # Slow only the first time for a kernel: agent build, kernel unpack, virtme-ng plan.
             self._say(time.monotonic() - started, "planning the guest")
+            agent = agent_binary()
             self._argv = qemu_command(self.kernel, memory=self.memory, cpus=self.cpus,
                                       kvm=self.kvm, workdir=self.workdir,
-                                      statedir=self._statedir, agent=agent_binary())
+                                      statedir=self._statedir, agent=agent)
+            if self.sealed is not None:
+                root, usr = sealed_root(agent, self.sealed)
+                self._argv = with_root(self._argv, root, usr=usr)
         self._replies = queue.Queue()
         with self._console_lock:
             self._console.clear()
