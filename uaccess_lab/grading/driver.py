@@ -58,6 +58,15 @@ def user_programs() -> Path:
     return final / "user"
 
 
+def sealed_paths() -> list[Path]:
+    """The host paths a grading guest sees (see Guest's `sealed`): only the test programs.
+
+    Student code can read whatever the guest sees and print it into its own
+    feedback, so a grading guest sees neither other submissions nor the hidden tests.
+    """
+    return [user_programs()]
+
+
 # The compiler runs on the host: a student's #include could read any host file
 # into the build log (other students' work, the hidden tests). Only kernel
 # headers and the course's compat.h may be included.
@@ -128,7 +137,7 @@ class DriverUnderTest:
     @property
     def guest(self) -> Guest:
         if self._guest is None:
-            self._guest = Guest(self.kernel)
+            self._guest = Guest(self.kernel, sealed=sealed_paths())
         return self._guest
 
     def build(self) -> BuildResult:

@@ -33,10 +33,8 @@ def _session(lab: str, source_file: str, kernel: str | None):
     if not path.is_file():
         raise TestFailure(f"{path} does not exist: run the exercise cell (the one starting with "
                           f"%%writefile {path.name}) first, then this one")
-    from uaccess_lab.vm.shared import shared_guest
-
     source = path.read_text()
-    guest = shared_guest(kernel)  # the notebook's one guest, shared with the magics
+    guest = _notebook_guest(kernel)
     key = (lab, guest.kernel.series, hashlib.sha256(source.encode()).hexdigest())
     if key not in _sessions:
         _sessions[key] = (DriverUnderTest(source, kernel=guest.kernel.series, guest=guest,
@@ -44,6 +42,13 @@ def _session(lab: str, source_file: str, kernel: str | None):
     driver, results = _sessions[key]
     driver.use_guest(guest)  # the shared guest may have been replaced by a %kernel switch
     return driver, results
+
+
+def _notebook_guest(kernel: str | None):
+    """The notebook's one guest, shared with the magics (sealed while nbgrader grades)."""
+    from uaccess_lab.vm.shared import shared_guest
+
+    return shared_guest(kernel)
 
 
 def _run(name: str, lab: str, source_file: str, kernel: str | None, hidden: bool) -> Outcome:
@@ -95,10 +100,8 @@ def _boot_early_when_grading() -> None:
     check() and the build of the student's driver."""
     if not grading_now():
         return
-    from uaccess_lab.vm.shared import shared_guest
-
     try:
-        shared_guest().start_in_background()
+        _notebook_guest(None).start_in_background()
     except Exception:  # noqa: BLE001 (e.g. no kernel: the first check() says so, as a graded failure)
         pass
 

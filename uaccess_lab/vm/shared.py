@@ -9,6 +9,8 @@ current guest first. `%kernel 6.12` sets the notebook's default kernel with
 
 from __future__ import annotations
 
+import os
+
 from uaccess_lab.kernels import check_series, resolve
 
 from .guest import Guest
@@ -37,12 +39,23 @@ def current_guest() -> Guest | None:
 
 
 def shared_guest(kernel: str | None = None) -> Guest:
-    """The process's guest for `kernel` (default: the notebook's kernel); one at a time."""
+    """The process's guest for `kernel` (default: the notebook's kernel); one at a time.
+
+    While nbgrader grades the notebook, the guest is sealed (Guest's `sealed`):
+    it runs students' kernel code, which must not read other students' work.
+    """
     global _guest
     series = check_series(kernel or _default).name
-    if _guest is not None and _guest.kernel.series == series:
+    sealed = _grading_paths() if os.environ.get("NBGRADER_EXECUTION") == "autograde" else None
+    if _guest is not None and _guest.kernel.series == series and _guest.sealed == sealed:
         return _guest
     if _guest is not None:
         _guest.close()
-    _guest = Guest(resolve(series))
+    _guest = Guest(resolve(series), sealed=sealed)
     return _guest
+
+
+def _grading_paths() -> tuple:
+    from uaccess_lab.grading.driver import sealed_paths
+
+    return tuple(sealed_paths())
