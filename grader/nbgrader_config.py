@@ -24,13 +24,18 @@ from nbgrader.preprocessors import (
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
     IgnorePattern,
     LimitOutput,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
 from uaccess_lab.course.clear_c_solutions import ClearSolutionsWithC
 from uaccess_lab.course.execute import ExecuteSurvivingDeath
+from uaccess_lab.course.restore_cells import RestoreCells
 
 here = Path(__file__).resolve().parent
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
@@ -40,6 +45,15 @@ c.CourseDirectory.course_id = "uaccess-lab"
 c.CourseDirectory.db_url = f"sqlite:///{here / 'gradebook.db'}"
 c.Exchange.root = os.environ.get("UACCESS_LAB_EXCHANGE", str(here / "exchange"))
 c.Exchange.path_includes_course = True
+
+# The labs ship notebooks only; their cells write the C files (%%writefile cdev.c).
+# nbgrader copies every other file of source/<lab>/ into the release and over each
+# submission before grading, so a cdev.c left there by running the instructor's
+# notebook would hand students the solution, and grade a submission without a
+# driver cell as if it had the solution. Never copy build inputs or outputs.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "*.c", "*.h", "*.ko", "*.o", "*.mod", "*.mod.c", ".*.cmd",
+                            "Module.symvers", "modules.order", "Makefile", "Kbuild"]
 
 # The student notebooks are Python; C driver code lives in %%module cells
 # whose solution regions ClearSolutionsWithC turns back into starter code.
@@ -55,6 +69,15 @@ c.GenerateAssignment.preprocessors = [
     ClearHiddenTests,
     ClearMarkScheme,
     ComputeChecksums,
+    CheckCellMetadata,
+]
+
+# A submission with deleted or renamed cells is still graded (see RestoreCells).
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    RestoreCells,
     CheckCellMetadata,
 ]
 
