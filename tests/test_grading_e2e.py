@@ -20,6 +20,8 @@ pytestmark = pytest.mark.vm
 def graded_class(tmp_path_factory, monkeypatch_module):
     """A copy of the course with the sample class submitted, autograded once for all tests here."""
     course = workflow.scratch_course(tmp_path_factory.mktemp("course") / "grader", SAMPLES / LAB, LAB)
+    # The instructor ran their notebook in source/: its %%writefile left the solution there.
+    (course / "source" / LAB / "cdev.c").write_text((REPO / "grader/solutions/cdev.c").read_text())
     # the notebooks' hidden tests come from this course's driver_tests/
     monkeypatch_module.setenv("UACCESS_LAB_GRADER", str(course))
     workflow.run_step(["generate_assignment", LAB, "--force"], course)
@@ -75,3 +77,13 @@ def test_export_lists_every_graded_student(graded_class, tmp_path):
     for student, (expected, _) in EXPECTED["scores"].items():
         if expected is not None:
             assert float(rows[student]["raw_score"]) == expected
+
+
+def test_files_the_instructors_notebook_wrote_are_neither_released_nor_graded(graded_class):
+    """source/<lab>/cdev.c (the solution, written by running the instructor's notebook) is not
+    in the release, and did not stand in for a deleted driver cell (driver_cell_deleted: 1 point)."""
+    course, results, lines = graded_class
+    assert (course / "source" / LAB / "cdev.c").is_file()
+    assert not (course / "release" / LAB / "cdev.c").exists()
+    assert sorted(p.name for p in (course / "release" / LAB).iterdir()) == [f"{LAB}.ipynb"]
+

@@ -6,7 +6,7 @@ Each sample is the released student notebook (labs/06-capstone.ipynb) with
 the driver cell (and sometimes other cells) changed the way one kind of
 student would: a correct fix, a compile error, an oops, a hang, leaked pins,
 a partial fix, no change at all, a corrupted file, a cell that kills the
-notebook's kernel. expected.json holds the score each must get, and why.
+notebook's kernel, cells deleted or renamed, the driver cell deleted. expected.json holds the score each must get, and why.
 Run it again whenever lab 06 changes; the sync test catches a stale class.
 """
 
@@ -78,6 +78,18 @@ def main() -> None:
     killer.id = "kernel-dies-here"  # fixed, so regenerating changes nothing
     dead.cells.insert(at + 1, killer)
     samples["kernel_dies"] = dead
+
+    # Cells deleted and renamed: the test cells come back from the instructor's version.
+    tampered = with_driver(student_nb, fixed)
+    tampered.cells = [c for c in tampered.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test-bug9"]
+    for cell in tampered.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test-bug8":
+            cell.metadata.nbgrader["grade_id"] = "my-own-test"
+    samples["cells_deleted_or_renamed"] = tampered
+    # The driver cell deleted: nothing to build (the instructor's cdev.c must not stand in).
+    no_driver = with_driver(student_nb, fixed)
+    no_driver.cells = [c for c in no_driver.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "driver"]
+    samples["driver_cell_deleted"] = no_driver
 
     for student, nb in samples.items():
         path = HERE / student / f"{LAB}.ipynb"
