@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .driver import GUEST_DEVICE, DriverUnderTest
+from .driver import GUEST_DEVICE, DriverUnderTest, describe
 from .harness import Suite, TestFailure
 
 capstone = Suite("06-capstone", "Fix the article's driver")
@@ -20,6 +20,8 @@ def builds(d: DriverUnderTest):
     note = d.require_build()
     d.load()
     r = d.run(["stat", "-c", "%a %F", GUEST_DEVICE])
+    if r.crash or r.timed_out:
+        raise TestFailure(describe(r, f"looking at {GUEST_DEVICE} after loading the driver"))
     if r.stdout.strip() != "666 character special file":
         raise TestFailure(f"{GUEST_DEVICE} should be a character device with mode 0666; stat says: "
                           f"{(r.stdout + r.stderr).strip()}")

@@ -92,12 +92,26 @@ def source_problems(source: str) -> list[str]:
     return problems
 
 
+def _overwhelmed(kernel_text: str) -> str:
+    """A hint when the kernel's report shows a guest swamped by memory use or processes (a fork bomb)."""
+    blocked = set(re.findall(r"INFO: task (\S+) blocked", kernel_text))
+    if "Out of memory" in kernel_text:
+        symptom = "The guest ran out of memory (the kernel's OOM killer ran)"
+    elif len(blocked) >= 3:
+        symptom = f"{len(blocked)} tasks were stuck at once"
+    else:
+        return ""
+    return (f"\n{symptom}: does the driver allocate without bound, or start programs "
+            "(call_usermodehelper) that multiply?")
+
+
 def describe(result: Result, what: str) -> str:
     """Why a guest command did not succeed, in words a student can act on."""
     if result.crash:
         where = f" at {result.crash.location}" if result.crash.location else ""
         return (f"the kernel crashed while {what}: {result.crash.kind} in "
-                f"{result.crash.function or 'an unknown function'}{where}\n{result.crash.text}")
+                f"{result.crash.function or 'an unknown function'}{where}"
+                f"{_overwhelmed(result.crash.text + result.kernel_log)}\n{result.crash.text}")
     if result.timed_out:
         return (f"{what} did not finish in time: the driver hangs or loops "
                 f"(the guest is rebooted for the next test)")
