@@ -15,7 +15,6 @@ Plain text functions, no nbgrader: the grading cells import them too, and
 importing nbgrader costs a notebook kernel 2 s.
 """
 
-
 from __future__ import annotations
 
 C_CELL_MAGICS = ("%%module", "%%writefile")

@@ -18,6 +18,8 @@ import os
 import sys
 from pathlib import Path
 
+from uaccess_lab.vm.shared import shared_guest
+
 from . import suite_for
 from .driver import DriverUnderTest
 from .harness import Outcome, TestFailure
@@ -34,7 +36,7 @@ def _session(lab: str, source_file: str, kernel: str | None):
         raise TestFailure(f"{path} does not exist: run the exercise cell (the one starting with "
                           f"%%writefile {path.name}) first, then this one")
     source = path.read_text()
-    guest = _notebook_guest(kernel)
+    guest = shared_guest(kernel)  # the notebook's one guest (sealed while nbgrader grades)
     key = (lab, guest.kernel.series, hashlib.sha256(source.encode()).hexdigest())
     if key not in _sessions:
         _sessions[key] = (DriverUnderTest(source, kernel=guest.kernel.series, guest=guest,
@@ -42,13 +44,6 @@ def _session(lab: str, source_file: str, kernel: str | None):
     driver, results = _sessions[key]
     driver.use_guest(guest)  # the shared guest may have been replaced by a %kernel switch
     return driver, results
-
-
-def _notebook_guest(kernel: str | None):
-    """The notebook's one guest, shared with the magics (sealed while nbgrader grades)."""
-    from uaccess_lab.vm.shared import shared_guest
-
-    return shared_guest(kernel)
 
 
 def _run(name: str, lab: str, source_file: str, kernel: str | None, hidden: bool) -> Outcome:
@@ -101,7 +96,7 @@ def _boot_early_when_grading() -> None:
     if not grading_now():
         return
     try:
-        _notebook_guest(None).start_in_background()
+        shared_guest().start_in_background()
     except Exception:  # noqa: BLE001 (e.g. no kernel: the first check() says so, as a graded failure)
         pass
 

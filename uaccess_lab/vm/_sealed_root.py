@@ -56,11 +56,12 @@ def sealed_root(agent: Path, shared: Sequence[Path]) -> tuple[Path, bool]:
     if busybox is not None and not busybox.is_file():
         raise SealedRootError("this host has no merged /usr, so a sealed guest needs busybox: "
                               "sudo apt-get install busybox-static")
-    files = [agent.resolve()] + ([busybox.resolve()] if busybox else [])
+    files = [agent.resolve()]  # each placed at its own host path in the root
     for path in shared:
         path = Path(path).resolve()
         files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    digest = hashlib.sha256(repr([usr] + [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files])
+    content = files + ([busybox.resolve()] if busybox else [])
+    digest = hashlib.sha256(repr([usr] + [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in content])
                             .encode()).hexdigest()[:16]
     final = cache_dir() / "sealed-roots" / digest
     if final.is_dir():
@@ -81,8 +82,7 @@ def sealed_root(agent: Path, shared: Sequence[Path]) -> tuple[Path, bool]:
             for applet in APPLETS:
                 (work / "bin" / applet).symlink_to("busybox")
         for path in files:
-            if path != (busybox and busybox.resolve()):
-                _place(path, work / path.relative_to("/"))
+            _place(path, work / path.relative_to("/"))
         work.chmod(0o755)
         try:
             work.rename(final)

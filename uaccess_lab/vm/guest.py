@@ -151,7 +151,7 @@ class Guest:
     :param boot_timeout: seconds to wait for the guest to come up.
     :param progress: called as progress(elapsed_seconds, stage) while booting.
     :param sealed: None (default): the guest sees all host files, read-only. A list of
-        host paths: the guest sees only those (at their own paths), busybox's tools and
+        host paths: the guest sees only those (at their own paths), the host's /usr and
         its work dir; for running untrusted kernel code (see _sealed_root).
     """
 
