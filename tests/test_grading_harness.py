@@ -115,3 +115,25 @@ def test_sources_that_read_host_files_are_not_built():
     driver = DriverUnderTest('#include "/etc/passwd"\n', kernel="6.1")
     with pytest.raises(TestFailure, match="line 1: #include of '/etc/passwd'"):
         driver.require_build()
+
+
+def test_describe_names_a_swamped_guest_and_never_shows_an_empty_report():
+    """A crash message always carries the kernel's words (or the guest's, when the kernel said
+    nothing), and signs of a fork bomb or unbounded allocation add a hint."""
+    from uaccess_lab.grading.driver import describe
+    from uaccess_lab.vm.crash import Crash
+    from uaccess_lab.vm.guest import Result
+
+    def crash(kind, text, headline="headline"):
+        return Result(command=["stat"], exit_code=None, crash=Crash(kind=kind, headline=headline, text=text))
+
+    hint = "start programs (call_usermodehelper) that multiply?"
+    oom = describe(crash("hang", "[ 9.1] Out of memory: Killed process 3732 (sh)"), "stat")
+    assert "ran out of memory" in oom and hint in oom and "Killed process 3732" in oom
+    stuck = "\n".join(f"[ 42.2] INFO: task sh:{pid} blocked for more than 20 seconds." for pid in (1, 2, 3))
+    assert "3 tasks were stuck at once" in describe(crash("hung task", stuck), "stat")
+    silent = describe(crash("hang", "", "the guest stopped answering (frozen kernel)"), "stat")
+    assert "reported nothing" in silent and hint in silent
+    assert silent.endswith("the guest stopped answering (frozen kernel)")
+    oops = describe(crash("oops", "BUG: kernel NULL pointer dereference"), "reading")
+    assert hint not in oops and oops.endswith("BUG: kernel NULL pointer dereference")

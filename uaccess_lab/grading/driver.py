@@ -92,13 +92,17 @@ def source_problems(source: str) -> list[str]:
     return problems
 
 
-def _overwhelmed(kernel_text: str) -> str:
-    """A hint when the kernel's report shows a guest swamped by memory use or processes (a fork bomb)."""
-    blocked = set(re.findall(r"INFO: task (\S+) blocked", kernel_text))
-    if "Out of memory" in kernel_text:
+def _overwhelmed(crash, kernel_log: str) -> str:
+    """A hint when the guest looks swamped by memory use or processes (a fork bomb): the OOM
+    killer ran, many tasks were stuck at once, or the guest froze without any kernel report."""
+    text = crash.text + kernel_log
+    blocked = set(re.findall(r"INFO: task (\S+) blocked", text))
+    if "Out of memory" in text:
         symptom = "The guest ran out of memory (the kernel's OOM killer ran)"
     elif len(blocked) >= 3:
         symptom = f"{len(blocked)} tasks were stuck at once"
+    elif crash.kind == "hang" and not crash.text.strip():
+        symptom = "The guest stopped answering and its kernel reported nothing"
     else:
         return ""
     return (f"\n{symptom}: does the driver allocate without bound, or start programs "
@@ -111,7 +115,8 @@ def describe(result: Result, what: str) -> str:
         where = f" at {result.crash.location}" if result.crash.location else ""
         return (f"the kernel crashed while {what}: {result.crash.kind} in "
                 f"{result.crash.function or 'an unknown function'}{where}"
-                f"{_overwhelmed(result.crash.text + result.kernel_log)}\n{result.crash.text}")
+                f"{_overwhelmed(result.crash, result.kernel_log)}\n"
+                f"{result.crash.text.strip() or result.crash.headline}")
     if result.timed_out:
         return (f"{what} did not finish in time: the driver hangs or loops "
                 f"(the guest is rebooted for the next test)")
@@ -225,20 +230,24 @@ class DriverUnderTest:
         self.require_build()
         guest = self.guest
         if guest.alive and not guest.dirty and self.module in guest.modules:
-            gone = guest.unload(self.module, timeout=15)
-            if gone.exit_code != 0 or gone.crash:
-                guest.reboot()  # not this test's fault: start from a clean guest
+            self._rmmod()  # not this test's business if it will not go: the guest starts afresh
         result = guest.load(self.build().ko, timeout=30)
         if result.exit_code != 0 or result.crash:
             raise TestFailure(describe(result, f"loading {self.module}.ko (insmod)"))
 
     def unload(self) -> None:
         """rmmod the module; one that will not go is a failure, and the guest is rebooted."""
-        result = self.guest.unload(self.module, timeout=15)
+        result = self._rmmod()
         if result.exit_code != 0 or result.crash:
-            if not result.crash:
-                self.guest.reboot()  # a module stuck in the kernel would break the next test
             raise TestFailure(describe(result, f"unloading {self.module} (rmmod)"))
+
+    def _rmmod(self) -> Result:
+        """rmmod the module; if it will not go, reboot the guest (a crash makes the guest reboot anyway):
+        a module stuck in the kernel would break the next test."""
+        result = self.guest.unload(self.module, timeout=15)
+        if result.exit_code != 0 and not result.crash:
+            self.guest.reboot()
+        return result
 
     def run(self, command: str | list[str], timeout: float = 30) -> Result:
         return self.guest.run(command, timeout=timeout)
